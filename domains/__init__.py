@@ -1,0 +1,1 @@
+"""Pure domain layer: aggregates, commands, events and handlers. No Kafka, no SQL."""

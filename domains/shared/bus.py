@@ -1,0 +1,53 @@
+"""The message bus: one path for every state change, whoever issues the command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+
+from domains.shared.messages import Command
+from domains.shared.uow import AbstractUnitOfWork, Outcome
+
+Handler = Callable[[Any, AbstractUnitOfWork], Outcome]
+log = structlog.get_logger(__name__)
+
+
+class UnknownCommand(LookupError):
+    pass
+
+
+class MessageBus:
+    """Dispatches a command to its handler by class, inside a fresh unit of work.
+
+    A command whose id was handled before returns the first outcome and changes nothing.
+    """
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], AbstractUnitOfWork],
+        handlers: Mapping[type[Command], Handler],
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.handlers = dict(handlers)
+
+    def handle(self, command: Command) -> Outcome:
+        handler = self.handlers.get(type(command))
+        if handler is None:
+            raise UnknownCommand(type(command).__name__)
+        with self.uow_factory() as uow:
+            prior = uow.prior_outcome(command.command_id)
+            if prior is not None:
+                log.info("command.replayed", command_type=command.command_type)
+                return prior
+            outcome = handler(command, uow)
+            envelopes = uow.commit(command, outcome)
+        log.info(
+            "command.handled",
+            command_type=command.command_type,
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            events=[e.metadata.event_type for e in envelopes],
+        )
+        return outcome

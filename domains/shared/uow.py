@@ -1,0 +1,125 @@
+"""Ports: the repository and unit of work the handlers use. Adapters live in infra/db (real)
+and tests/fakes (in memory); both subclass these."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from domains.shared.aggregate import Aggregate
+from domains.shared.errors import NotFound
+from domains.shared.messages import Command, EventEnvelope, stamp
+
+A = TypeVar("A", bound=Aggregate)
+Outcome = dict[str, Any]  # what a command returns: JSON-able (ids, numbers), stored for replays
+
+
+class AbstractRepository(abc.ABC, Generic[A]):
+    """Loads and adds aggregates of one type; always scoped by organization."""
+
+    def __init__(self, aggregate_class: type[A]) -> None:
+        self.aggregate_class = aggregate_class
+        self.seen: dict[str, A] = {}
+
+    def add(self, aggregate: A) -> None:
+        self._add(aggregate)
+        self.seen[aggregate.id] = aggregate
+
+    def get(self, organization_id: str, aggregate_id: str) -> A:
+        if aggregate_id in self.seen and self.seen[aggregate_id].organization_id == organization_id:
+            return self.seen[aggregate_id]
+        aggregate = self._get(organization_id, aggregate_id)
+        if aggregate is None:
+            raise NotFound(self.aggregate_class.aggregate_type, aggregate_id)
+        self.seen[aggregate.id] = aggregate
+        return aggregate
+
+    def find_by(self, organization_id: str, **equals: Any) -> A | None:
+        """The one aggregate whose lookup fields equal ``equals`` (e.g. mrn=...), or None."""
+        found = self.list_by(organization_id, **equals)
+        return found[0] if found else None
+
+    def list_by(self, organization_id: str, **equals: Any) -> list[A]:
+        unknown = set(equals) - set(self.aggregate_class.lookup_fields)
+        if unknown:
+            raise ValueError(f"not lookup fields of {self.aggregate_class.__name__}: {unknown}")
+        found = []
+        for aggregate in self._list_by(organization_id, equals):
+            aggregate = self.seen.setdefault(aggregate.id, aggregate)
+            found.append(aggregate)
+        return found
+
+    @abc.abstractmethod
+    def _add(self, aggregate: A) -> None: ...
+
+    @abc.abstractmethod
+    def _get(self, organization_id: str, aggregate_id: str) -> A | None: ...
+
+    @abc.abstractmethod
+    def _list_by(self, organization_id: str, equals: dict[str, Any]) -> list[A]: ...
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """One transaction: the aggregates a command touched, their events (to the outbox) and the
+    command's outcome (for idempotent re-sends) are saved together or not at all."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def repository(self, aggregate_class: type[A]) -> AbstractRepository[A]:
+        """The repository for one aggregate type, shared for the life of this unit of work."""
+
+    @abc.abstractmethod
+    def prior_outcome(self, command_id: str) -> Outcome | None:
+        """The outcome recorded for a command already handled, or None."""
+
+    def commit(self, command: Command, outcome: Outcome) -> list[EventEnvelope]:
+        """Stamp every recorded event with its metadata and save everything in one go."""
+        changed: list[Aggregate] = []
+        envelopes: list[EventEnvelope] = []
+        for aggregate in self._seen():
+            if not aggregate.pending_events:
+                continue
+            changed.append(aggregate)
+            for offset, event in enumerate(aggregate.pending_events, start=1):
+                envelopes.append(
+                    stamp(
+                        event,
+                        aggregate_id=aggregate.id,
+                        aggregate_version=aggregate.version + offset,
+                        command=command,
+                    )
+                )
+        self._persist(changed, envelopes, command, outcome)
+        for aggregate in changed:
+            aggregate.version += len(aggregate.pending_events)
+            aggregate.pending_events.clear()
+        return envelopes
+
+    @abc.abstractmethod
+    def _seen(self) -> list[Aggregate]: ...
+
+    @abc.abstractmethod
+    def _persist(
+        self,
+        changed: list[Aggregate],
+        envelopes: list[EventEnvelope],
+        command: Command,
+        outcome: Outcome,
+    ) -> None:
+        """Write changed aggregates (``WHERE version = aggregate.version``, raising
+        ConcurrencyConflict when another writer won), the envelopes to the outbox, and the
+        command log row; then commit the transaction."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
