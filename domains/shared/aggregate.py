@@ -25,7 +25,7 @@ class Aggregate:
     # state -> states reachable from it; subclasses fill it in (an explicit transition table).
     transitions: ClassVar[dict[str, frozenset[str]]] = {}
 
-    def __init__(self, *, id: str, organization_id: str, status: str, version: int = 0) -> None:  # noqa: A002
+    def __init__(self, *, id: str, organization_id: str, status: str, version: int = 0) -> None:
         self.id = id
         self.organization_id = organization_id
         self.status = status

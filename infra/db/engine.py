@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(database_url: str, **kwargs: object) -> Engine:
-    return create_engine(database_url, pool_pre_ping=True, future=True, **kwargs)  # type: ignore[arg-type]
+    return create_engine(database_url, pool_pre_ping=True, future=True, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

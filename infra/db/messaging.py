@@ -68,6 +68,4 @@ class CommandLogRow(Base):
     causation_id: Mapped[str | None] = mapped_column(String(36))
     user_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    handled_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,55 @@
+"""Patient events (topic ``lis.patient.events``). Never the Aadhaar or a mobile in the clear."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from domains.shared.messages import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatientCreated(Event):
+    event_type = "PATIENT_CREATED"
+    aggregate_type = "Patient"
+
+    patient_id: str
+    mrn: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+    sex: str  # male | female | other | unknown
+    mobile_masked: str | None = None  # "+91XXXXXX3210"
+    email: str | None = None
+    aadhaar_masked: str | None = None  # "XXXX-XXXX-1234"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatientUpdated(Event):
+    """Carries the whole demographic state after the change, so read models need no merge."""
+
+    event_type = "PATIENT_UPDATED"
+    aggregate_type = "Patient"
+
+    patient_id: str
+    mrn: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+    sex: str
+    changed_fields: list[str] = field(default_factory=list)
+    mobile_masked: str | None = None
+    email: str | None = None
+    aadhaar_masked: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatientDeleted(Event):
+    """A soft delete: the record stays for the audit trail but takes no new orders."""
+
+    event_type = "PATIENT_DELETED"
+    aggregate_type = "Patient"
+
+    patient_id: str
+    mrn: str
+    reason: str | None = None

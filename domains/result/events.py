@@ -1,0 +1,127 @@
+"""Result events (topic ``lis.result.events``).
+
+Numeric values travel twice: ``value`` (float, for arithmetic) and ``value_text`` (as entered,
+so "5.10" keeps its precision); coded results have ``value`` None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domains.shared.messages import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultEntered(Event):
+    event_type = "RESULT_ENTERED"
+    aggregate_type = "Result"
+
+    result_id: str
+    order_id: str
+    sample_id: str
+    patient_id: str
+    accession_number: str
+    loinc_code: str
+    test_name: str
+    value_text: str
+    unit: str  # the catalog's UCUM unit (converted if entered in another)
+    flag: str  # N | L | H | LL | HH | A
+    catalog_version: str
+    is_critical: bool
+    value: float | None = None
+    reference_low: float | None = None
+    reference_high: float | None = None
+    reference_text: str | None = None
+    entered_value_text: str | None = None  # as typed when a unit conversion happened
+    entered_unit: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultVerified(Event):
+    event_type = "RESULT_VERIFIED"
+    aggregate_type = "Result"
+
+    result_id: str
+    order_id: str
+    sample_id: str
+    loinc_code: str
+    value_text: str
+    unit: str
+    flag: str
+    verified_by: str
+    value: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultAmended(Event):
+    event_type = "RESULT_AMENDED"
+    aggregate_type = "Result"
+
+    result_id: str
+    order_id: str
+    sample_id: str
+    patient_id: str
+    loinc_code: str
+    amendment_number: int
+    reason: str
+    previous_value_text: str
+    previous_flag: str
+    value_text: str
+    unit: str
+    flag: str
+    is_critical: bool
+    value: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CriticalValueDetected(Event):
+    event_type = "CRITICAL_VALUE_DETECTED"
+    aggregate_type = "Result"
+
+    result_id: str
+    critical_id: str  # one per critical episode (a re-amended critical is a new episode)
+    order_id: str
+    sample_id: str
+    patient_id: str
+    accession_number: str
+    loinc_code: str
+    test_name: str
+    value_text: str
+    unit: str
+    flag: str  # LL | HH (or A for a critical coded value)
+    priority: str
+    detected_at: datetime
+    value: float | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CriticalValueAcknowledged(Event):
+    event_type = "CRITICAL_VALUE_ACKNOWLEDGED"
+    aggregate_type = "Result"
+
+    result_id: str
+    critical_id: str
+    order_id: str
+    loinc_code: str
+    acknowledged_by: str  # who took the call (clinician/nurse)
+    called_by: str  # lab staff who phoned
+    acknowledged_at: datetime
+    read_back_confirmed: bool
+    minutes_to_acknowledge: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CriticalValueEscalated(Event):
+    event_type = "CRITICAL_VALUE_ESCALATED"
+    aggregate_type = "Result"
+
+    result_id: str
+    critical_id: str
+    order_id: str
+    loinc_code: str
+    tier: int  # 1 = ordering clinician's backup, 2 = head of department, ...
+    escalated_at: datetime
+    reason: str | None = None

@@ -1,0 +1,1 @@
+"""Shared test set-up: integration tests are skipped only when asked (LIS_SKIP_INTEGRATION=1)."""

@@ -1,0 +1,87 @@
+"""Fixtures for tests that talk to the real local stack (Kafka, registry, Postgres, Redis).
+
+The stack comes from the settings (``LIS_*``). When its services do not answer, the session
+starts them with ``lis stack up`` — the same command a person runs. With a Docker engine present
+one could point the settings at testcontainers instead; here there is none, so this is the path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from infra.db.migrate import upgrade
+from infra.settings import Settings, get_settings
+
+pytestmark = pytest.mark.integration
+
+
+def _stack_answers(settings: Settings) -> bool:
+    try:
+        import httpx
+        import redis
+        from confluent_kafka.admin import AdminClient
+
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=5)
+        httpx.get(f"{settings.schema_registry_url}/subjects", timeout=5).raise_for_status()
+        redis.Redis.from_url(settings.redis_url).ping()
+        engine = create_engine(settings.database_url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception:  # any failure means "bring the stack up"
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def stack() -> Settings:
+    """The running stack's settings; starts it with `lis stack up` if it does not answer."""
+    settings = get_settings()
+    if not _stack_answers(settings):
+        lis = shutil.which("lis") or str(Path(sys.executable).with_name("lis"))
+        subprocess.run([lis, "stack", "up"], check=True, timeout=900)
+    return settings
+
+
+@pytest.fixture
+def fresh_database_url(stack: Settings) -> Iterator[str]:
+    """A new, fully migrated Postgres database for one test, dropped afterwards."""
+    name = f"lis_t_{uuid.uuid4().hex[:12]}"
+    admin_url = make_url(stack.database_url).set(database="postgres")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """Fresh names for topics, subjects and consumer groups, so tests never collide."""
+
+    def make(prefix: str) -> str:
+        return f"{prefix}.{uuid.uuid4().hex[:10]}"
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _no_skip_marker() -> None:
+    if os.environ.get("LIS_SKIP_INTEGRATION") == "1":
+        pytest.skip("LIS_SKIP_INTEGRATION=1")
