@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from domains.shared.errors import DomainError
 from domains.shared.messages import Command
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
@@ -16,6 +17,15 @@ log = structlog.get_logger(__name__)
 
 class UnknownCommand(LookupError):
     pass
+
+
+class DuplicateCommand(Exception):
+    """Raised by a unit of work's commit when the command log already holds this command id:
+    a concurrent send of the same command committed first. The bus answers with its outcome."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(f"command {command_id} was handled concurrently")
+        self.command_id = command_id
 
 
 class MessageBus:
@@ -36,6 +46,20 @@ class MessageBus:
         handler = self.handlers.get(type(command))
         if handler is None:
             raise UnknownCommand(type(command).__name__)
+        try:
+            return self._handle_once(command, handler)
+        except (DuplicateCommand, DomainError):
+            # A concurrent send of the same command may have won after our first look: either
+            # our commit found its command-log row, or our handler already saw its effects (and
+            # refused, e.g. "already confirmed"). Either way the answer is the winner's outcome.
+            with self.uow_factory() as uow:
+                prior = uow.prior_outcome(command.command_id)
+            if prior is None:
+                raise
+            log.info("command.replayed", command_type=command.command_type, concurrent=True)
+            return prior
+
+    def _handle_once(self, command: Command, handler: Handler) -> Outcome:
         with self.uow_factory() as uow:
             prior = uow.prior_outcome(command.command_id)
             if prior is not None:

@@ -1,0 +1,77 @@
+"""The one place command classes meet their handlers and the ports they need.
+
+Real wiring (infra bootstrap) and test wiring (fakes) both call ``command_handlers``, so a test
+exercises exactly the dispatch table production uses.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from domains.catalog.model import Catalog
+from domains.catalog.ports import Clock
+from domains.order import commands as order_cmd
+from domains.order import handlers as order
+from domains.order.model import Order
+from domains.patient import commands as patient_cmd
+from domains.patient import handlers as patient
+from domains.patient.model import Patient
+from domains.patient.ports import AadhaarVault, MrnSource
+from domains.report import commands as report_cmd
+from domains.report import handlers as report
+from domains.report.model import Report
+from domains.result import commands as result_cmd
+from domains.result import handlers as result
+from domains.result.model import Result
+from domains.sample import commands as sample_cmd
+from domains.sample import handlers as sample
+from domains.sample.model import Sample
+from domains.sample.ports import AccessionSource
+from domains.shared.aggregate import Aggregate
+from domains.shared.bus import Handler
+from domains.shared.messages import Command
+
+
+def command_handlers(
+    *,
+    catalog: Catalog,
+    aadhaar_vault: AadhaarVault,
+    mrn_source: MrnSource,
+    accession_source: AccessionSource,
+    clock: Clock,
+    allow_self_verification: bool = False,
+) -> dict[type[Command], Handler]:
+    """``allow_self_verification`` is a lab policy (a single night-shift technologist), not
+    something a caller can ask for per command."""
+    return {
+        patient_cmd.RegisterPatient: partial(
+            patient.register_patient, mrn_source=mrn_source, vault=aadhaar_vault, clock=clock),
+        patient_cmd.UpdatePatient: partial(
+            patient.update_patient, vault=aadhaar_vault, clock=clock),
+        patient_cmd.DeletePatient: patient.delete_patient,
+        order_cmd.PlaceOrder: partial(order.place_order, catalog=catalog),
+        order_cmd.ConfirmOrder: order.confirm_order,
+        order_cmd.CancelOrder: order.cancel_order,
+        order_cmd.CompleteOrder: order.complete_order,
+        sample_cmd.CollectSample: partial(
+            sample.collect_sample, catalog=catalog, accessions=accession_source, clock=clock),
+        sample_cmd.ReceiveSample: partial(sample.receive_sample, clock=clock),
+        sample_cmd.RejectSample: sample.reject_sample,
+        sample_cmd.RouteSample: sample.route_sample,
+        result_cmd.EnterResult: partial(result.enter_result, catalog=catalog, clock=clock),
+        result_cmd.VerifyResult: partial(
+            result.verify_result, allow_self_verification=allow_self_verification),
+        result_cmd.AmendResult: partial(result.amend_result, catalog=catalog, clock=clock),
+        result_cmd.AcknowledgeCriticalValue: partial(
+            result.acknowledge_critical_value, clock=clock),
+        result_cmd.EscalateCriticalValue: partial(result.escalate_critical_value, clock=clock),
+        report_cmd.GenerateReport: partial(report.generate_report, clock=clock),
+        report_cmd.AmendReport: partial(report.amend_report, clock=clock),
+        report_cmd.SignReport: partial(report.sign_report, clock=clock),
+        report_cmd.DeliverReport: partial(report.deliver_report, clock=clock),
+    }
+
+
+def aggregate_classes() -> tuple[type[Aggregate], ...]:
+    """Every aggregate the repositories must persist (one table each, or one generic table)."""
+    return (Patient, Order, Sample, Result, Report)

@@ -1,0 +1,49 @@
+"""Sample command handlers."""
+
+from __future__ import annotations
+
+from domains.catalog.model import Catalog
+from domains.catalog.ports import Clock
+from domains.order.model import Order
+from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
+from domains.sample.model import Sample
+from domains.sample.ports import AccessionSource
+from domains.shared.errors import Conflict
+from domains.shared.ids import new_id
+from domains.shared.uow import AbstractUnitOfWork, Outcome
+
+
+def collect_sample(cmd: CollectSample, uow: AbstractUnitOfWork, *, catalog: Catalog,
+                   accessions: AccessionSource, clock: Clock) -> Outcome:
+    order = uow.repository(Order).get(cmd.organization_id, cmd.order_id)
+    samples = uow.repository(Sample)
+    accession = accessions.next_accession(cmd.organization_id, clock.today())
+    if samples.find_by(cmd.organization_id, accession_number=accession) is not None:
+        raise Conflict(f"accession number {accession} is already in use")
+    now = clock.now()
+    sample = Sample.collect(
+        id=new_id(), order=order, accession_number=accession, specimen_type=cmd.specimen_type,
+        loinc_codes=cmd.loinc_codes, catalog=catalog, collected_at=cmd.collected_at or now,
+        now=now, container=cmd.container, collected_by=cmd.collected_by)
+    samples.add(sample)
+    return {"sample_id": sample.id, "accession_number": accession,
+            "loinc_codes": sample.loinc_codes}
+
+
+def receive_sample(cmd: ReceiveSample, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
+    sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
+    sample.receive(cmd.received_at or clock.now())
+    return {"sample_id": sample.id, "status": sample.status}
+
+
+def reject_sample(cmd: RejectSample, uow: AbstractUnitOfWork) -> Outcome:
+    sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
+    sample.reject(cmd.reason_code, reason_text=cmd.reason_text,
+                  recollection_required=cmd.recollection_required)
+    return {"sample_id": sample.id, "status": sample.status}
+
+
+def route_sample(cmd: RouteSample, uow: AbstractUnitOfWork) -> Outcome:
+    sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
+    sample.route(cmd.department, cmd.bench)
+    return {"sample_id": sample.id, "department": sample.department, "bench": sample.bench}

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from domains.patient.identifiers import (
+    luhn_valid,
+    mask_aadhaar,
+    mask_mobile,
+    mrn_from_sequence,
+    normalize_aadhaar,
+    normalize_mobile,
+    verhoeff_check_digit,
+    verhoeff_valid,
+)
+from domains.sample.ports import accession_number, check_accession_number
+from domains.shared.errors import InvalidInput
+
+
+def test_verhoeff_matches_the_published_example() -> None:
+    assert verhoeff_check_digit("236") == "3"
+    assert verhoeff_valid("2363")
+    assert not verhoeff_valid("2364")
+
+
+def test_mrns_carry_a_luhn_check_digit() -> None:
+    mrn = mrn_from_sequence(42)
+    assert len(mrn) == 10
+    assert luhn_valid(mrn)
+    assert not luhn_valid(mrn[:-1] + str((int(mrn[-1]) + 1) % 10))
+
+
+@pytest.mark.parametrize("raw", ["+91 98765 43210", "09876543210", "9876543210",
+                                 "+919876543210", "98765-43210"])
+def test_indian_mobiles_are_stored_as_e164(raw: str) -> None:
+    assert normalize_mobile(raw) == "+919876543210"
+
+
+@pytest.mark.parametrize("raw", ["5876543210", "98765", "+1 415 555 0100", "98765abcde"])
+def test_non_indian_or_malformed_mobiles_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        normalize_mobile(raw)
+
+
+@pytest.mark.parametrize("raw", ["134567890124", "034567890124", "23456789012", "234567890125"])
+def test_bad_aadhaar_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        normalize_aadhaar(raw)
+    assert err.value.field == "aadhaar"
+
+
+def test_masks_show_only_the_last_four_digits() -> None:
+    assert mask_aadhaar(normalize_aadhaar("2345 6789 0124")) == "XXXX-XXXX-0124"
+    assert mask_mobile("+919876543210") == "+91XXXXXX3210"
+
+
+def test_accession_numbers_carry_the_date_and_a_check_digit() -> None:
+    from datetime import date
+
+    number = accession_number(date(2024, 6, 15), 17)
+    assert number.startswith("S2406150017")
+    assert check_accession_number(number) == number
+    with pytest.raises(InvalidInput):
+        check_accession_number(number[:-1] + str((int(number[-1]) + 1) % 10))

@@ -1,0 +1,196 @@
+"""In-memory adapters for the domain ports. They subclass the ports, so a fake that drifts from
+the contract fails mypy, not a test run months later."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from domains.catalog.model import Catalog, load_catalog
+from domains.catalog.ports import Clock
+from domains.handlers import command_handlers
+from domains.patient.identifiers import mrn_from_sequence
+from domains.patient.ports import AadhaarVault, MrnSource
+from domains.sample.ports import AccessionSource, accession_number
+from domains.shared.aggregate import Aggregate
+from domains.shared.bus import MessageBus
+from domains.shared.errors import ConcurrencyConflict
+from domains.shared.messages import Command, Event, EventEnvelope
+from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, Outcome
+
+A = TypeVar("A", bound=Aggregate)
+E = TypeVar("E", bound=Event)
+Row = tuple[str, dict[str, Any], int]  # organization_id, snapshot, version
+
+
+class FakeRepository(AbstractRepository[A]):
+    """Reads committed snapshots and rebuilds aggregates with ``restore``, as the SQL one does,
+    so every test also proves that snapshot/restore round-trips."""
+
+    def __init__(self, aggregate_class: type[A], rows: dict[str, Row]) -> None:
+        super().__init__(aggregate_class)
+        self.rows = rows
+
+    def _add(self, aggregate: A) -> None:
+        pass  # written by the unit of work on commit, like an INSERT in the transaction
+
+    def _get(self, organization_id: str, aggregate_id: str) -> A | None:
+        row = self.rows.get(aggregate_id)
+        if row is None or row[0] != organization_id:
+            return None
+        return self.aggregate_class.restore(row[1], version=row[2])
+
+    def _list_by(self, organization_id: str, equals: dict[str, Any]) -> list[A]:
+        found = [
+            self.aggregate_class.restore(snapshot, version=version)
+            for org, snapshot, version in self.rows.values()
+            if org == organization_id and all(snapshot.get(k) == v for k, v in equals.items())
+        ]
+        # aggregates added in this transaction are visible to it, as in SQL after a flush
+        found += [
+            a for a in self.seen.values()
+            if a.id not in self.rows and a.organization_id == organization_id
+            and all(a.snapshot().get(k) == v for k, v in equals.items())
+        ]
+        return found
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """One instance is the whole "database"; each ``with uow:`` is a fresh transaction."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, Row]] = {}
+        self.committed: list[EventEnvelope] = []
+        self.outcomes: dict[str, Outcome] = {}
+        self._repositories: dict[type[Aggregate], AbstractRepository[Any]] = {}
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._repositories = {}
+        return self
+
+    def repository(self, aggregate_class: type[A]) -> AbstractRepository[A]:
+        if aggregate_class not in self._repositories:
+            table = self.tables.setdefault(aggregate_class.aggregate_type, {})
+            self._repositories[aggregate_class] = FakeRepository(aggregate_class, table)
+        repository: AbstractRepository[A] = self._repositories[aggregate_class]
+        return repository
+
+    def prior_outcome(self, command_id: str) -> Outcome | None:
+        return self.outcomes.get(command_id)
+
+    def _seen(self) -> list[Aggregate]:
+        return [a for repo in self._repositories.values() for a in repo.seen.values()]
+
+    def _persist(self, changed: list[Aggregate], envelopes: list[EventEnvelope],
+                 command: Command, outcome: Outcome) -> None:
+        for aggregate in changed:  # check everything first: all or nothing
+            row = self.tables.get(aggregate.aggregate_type, {}).get(aggregate.id)
+            if (row[2] if row else 0) != aggregate.version:
+                raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id,
+                                          aggregate.version)
+        for aggregate in changed:
+            snapshot = json.loads(json.dumps(aggregate.snapshot()))  # proves it is JSON-able
+            for key in aggregate.lookup_fields:
+                assert snapshot[key] is None or isinstance(snapshot[key], str), key
+            self.tables.setdefault(aggregate.aggregate_type, {})[aggregate.id] = (
+                aggregate.organization_id, snapshot,
+                aggregate.version + len(aggregate.pending_events))
+        self.committed.extend(envelopes)
+        self.outcomes[command.command_id] = json.loads(json.dumps(outcome))
+
+    def rollback(self) -> None:
+        self._repositories = {}
+
+    def fork(self) -> FakeUnitOfWork:
+        """A second connection to the same "database", for concurrent-writer tests."""
+        other = FakeUnitOfWork()
+        other.tables, other.committed, other.outcomes = self.tables, self.committed, self.outcomes
+        return other
+
+    # -- assertion helpers --
+    def events(self, event_type: type[E]) -> list[E]:
+        return [e.event for e in self.committed if isinstance(e.event, event_type)]
+
+    def event_types(self) -> list[str]:
+        return [e.metadata.event_type for e in self.committed]
+
+
+class FakeVault(AadhaarVault):
+    """Reversible but visibly not plain text, so a test can tell a token from a number."""
+
+    def encrypt(self, plain: str) -> str:
+        return "vault:" + plain[::-1]
+
+    def decrypt(self, token: str) -> str:
+        return token.removeprefix("vault:")[::-1]
+
+
+class FakeMrnSource(MrnSource):
+    def __init__(self) -> None:
+        self.sequences: dict[str, int] = {}
+
+    def next_mrn(self, organization_id: str) -> str:
+        self.sequences[organization_id] = self.sequences.get(organization_id, 0) + 1
+        return mrn_from_sequence(self.sequences[organization_id])
+
+
+class FakeAccessionSource(AccessionSource):
+    def __init__(self) -> None:
+        self.sequences: dict[tuple[str, date], int] = {}
+
+    def next_accession(self, organization_id: str, on: date) -> str:
+        key = (organization_id, on)
+        self.sequences[key] = self.sequences.get(key, 0) + 1
+        return accession_number(on, self.sequences[key])
+
+
+class FakeClock(Clock):
+    def __init__(self, start: datetime = datetime(2024, 6, 15, 4, 30, tzinfo=UTC)) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def today(self) -> date:
+        return self.current.date()
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+_CATALOG: list[Catalog] = []
+
+
+def shared_catalog() -> Catalog:
+    """The real catalog.yaml, parsed once per test session."""
+    if not _CATALOG:
+        _CATALOG.append(load_catalog())
+    return _CATALOG[0]
+
+
+class FakeApp:
+    """The real MessageBus and handler table, wired with fakes: what a unit test drives."""
+
+    def __init__(self, *, allow_self_verification: bool = False,
+                 catalog: Catalog | None = None) -> None:
+        self.uow = FakeUnitOfWork()
+        self.clock = FakeClock()
+        self.vault = FakeVault()
+        self.mrns = FakeMrnSource()
+        self.accessions = FakeAccessionSource()
+        self.catalog = catalog or shared_catalog()
+        self.bus = MessageBus(
+            lambda: self.uow,
+            command_handlers(catalog=self.catalog, aadhaar_vault=self.vault,
+                             mrn_source=self.mrns, accession_source=self.accessions,
+                             clock=self.clock,
+                             allow_self_verification=allow_self_verification))
+
+    def handle(self, command: Command) -> Outcome:
+        return self.bus.handle(command)
+
+    def load(self, aggregate_class: type[A], aggregate_id: str, org: str = "org-1") -> A:
+        with self.uow as uow:
+            return uow.repository(aggregate_class).get(org, aggregate_id)
