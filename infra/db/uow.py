@@ -1,0 +1,140 @@
+"""The Postgres unit of work: aggregates, outbox rows and the command log in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from domains.events import TOPIC_BY_AGGREGATE
+from domains.shared.aggregate import Aggregate
+from domains.shared.bus import DuplicateCommand
+from domains.shared.messages import Command, EventEnvelope
+from domains.shared.uow import A, AbstractRepository, AbstractUnitOfWork, Outcome
+from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
+from infra.db.messaging import CommandLogRow, OutboxRow
+from infra.db.repository import SqlRepository, table_for
+
+# envelope -> (Avro record full name, schemaless Avro binary): producers.avro_codec.encode
+Encoder = Callable[[EventEnvelope], tuple[str, bytes]]
+
+
+class SqlUnitOfWork(AbstractUnitOfWork):
+    """One SQLAlchemy session per unit of work; opened on first use, closed on exit."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        encode: Encoder,
+        tables: Mapping[str, Table] = TABLE_BY_AGGREGATE_TYPE,
+    ) -> None:
+        self._session_factory = session_factory
+        self._encode = encode
+        self._tables = dict(tables)
+        self._session: Session | None = None
+        self._repositories: dict[type[Aggregate], SqlRepository[Any]] = {}
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        finally:
+            if self._session is not None:
+                self._session.close()
+            self._session = None
+            self._repositories = {}
+
+    def repository(self, aggregate_class: type[A]) -> AbstractRepository[A]:
+        repository = self._repositories.get(aggregate_class)
+        if repository is None:
+            table = table_for(aggregate_class, self._tables)
+            repository = SqlRepository(aggregate_class, self.session, table)
+            self._repositories[aggregate_class] = repository
+        return cast(AbstractRepository[A], repository)
+
+    def prior_outcome(self, command_id: str) -> Outcome | None:
+        outcome = self.session.scalar(
+            select(CommandLogRow.outcome).where(CommandLogRow.command_id == command_id)
+        )
+        return None if outcome is None else dict(outcome)
+
+    def _seen(self) -> list[Aggregate]:
+        return [a for repo in self._repositories.values() for a in repo.seen.values()]
+
+    def _persist(
+        self,
+        changed: list[Aggregate],
+        envelopes: list[EventEnvelope],
+        command: Command,
+        outcome: Outcome,
+    ) -> None:
+        # Encode before the first write: a failure here costs no transaction id and no locks.
+        outbox_rows = [self._outbox_row(envelope) for envelope in envelopes]
+        session = self.session
+        # The command log goes first. A concurrent send of the same command then waits here on
+        # the primary key until the first one commits and finds its row, instead of failing
+        # later on something less telling (a version conflict, a duplicate MRN).
+        logged = session.execute(
+            pg_insert(CommandLogRow)
+            .values(
+                command_id=command.command_id,
+                organization_id=command.organization_id,
+                command_type=command.command_type,
+                correlation_id=command.correlation_id,
+                causation_id=command.causation_id,
+                user_id=command.user_id,
+                outcome=outcome,
+            )
+            .on_conflict_do_nothing(index_elements=[CommandLogRow.command_id])
+            .returning(CommandLogRow.command_id)
+        ).first()
+        if logged is None:
+            session.rollback()
+            raise DuplicateCommand(command.command_id)
+        owners = {id(a): repo for repo in self._repositories.values() for a in repo.seen.values()}
+        for aggregate in changed:
+            owners[id(aggregate)].save(aggregate, aggregate.version + len(aggregate.pending_events))
+        if outbox_rows:
+            session.execute(insert(OutboxRow), outbox_rows)
+        session.commit()
+
+    def _outbox_row(self, envelope: EventEnvelope) -> dict[str, Any]:
+        meta = envelope.metadata
+        schema_name, payload = self._encode(envelope)
+        return {
+            "event_id": meta.event_id,
+            "organization_id": meta.organization_id,
+            "aggregate_type": meta.aggregate_type,
+            "aggregate_id": meta.aggregate_id,
+            "aggregate_version": meta.aggregate_version,
+            "event_type": meta.event_type,
+            "topic": TOPIC_BY_AGGREGATE[meta.aggregate_type],
+            "key": meta.aggregate_id,
+            "headers": {
+                "event_type": meta.event_type,
+                "event_id": meta.event_id,
+                "correlation_id": meta.correlation_id,
+                "causation_id": meta.causation_id,
+            },
+            "schema_name": schema_name,
+            "payload": payload,
+        }
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
