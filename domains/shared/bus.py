@@ -53,7 +53,7 @@ class MessageBus:
             # our commit found its command-log row, or our handler already saw its effects (and
             # refused, e.g. "already confirmed"). Either way the answer is the winner's outcome.
             with self.uow_factory() as uow:
-                prior = uow.prior_outcome(command.command_id)
+                prior = uow.prior_outcome(command.organization_id, command.command_id)
             if prior is None:
                 raise
             log.info("command.replayed", command_type=command.command_type, concurrent=True)
@@ -61,7 +61,7 @@ class MessageBus:
 
     def _handle_once(self, command: Command, handler: Handler) -> Outcome:
         with self.uow_factory() as uow:
-            prior = uow.prior_outcome(command.command_id)
+            prior = uow.prior_outcome(command.organization_id, command.command_id)
             if prior is not None:
                 log.info("command.replayed", command_type=command.command_type)
                 return prior

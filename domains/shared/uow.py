@@ -80,8 +80,9 @@ class AbstractUnitOfWork(abc.ABC):
         """The repository for one aggregate type, shared for the life of this unit of work."""
 
     @abc.abstractmethod
-    def prior_outcome(self, command_id: str) -> Outcome | None:
-        """The outcome recorded for a command already handled, or None."""
+    def prior_outcome(self, organization_id: str, command_id: str) -> Outcome | None:
+        """The outcome recorded for a command this organization already sent, or None (scoped,
+        so one tenant cannot read another's outcomes by guessing a command id)."""
 
     def commit(self, command: Command, outcome: Outcome) -> list[EventEnvelope]:
         """Stamp every recorded event with its metadata and save everything in one go."""

@@ -61,8 +61,9 @@ class CommandLogRow(Base):
 
     __tablename__ = "command_log"
 
+    # Command ids are scoped by tenant, like every other row.
+    organization_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     command_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(String(64))
     command_type: Mapped[str] = mapped_column(String(64))
     correlation_id: Mapped[str] = mapped_column(String(36))
     causation_id: Mapped[str | None] = mapped_column(String(36))

@@ -67,9 +67,12 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             self._repositories[aggregate_class] = repository
         return cast(AbstractRepository[A], repository)
 
-    def prior_outcome(self, command_id: str) -> Outcome | None:
+    def prior_outcome(self, organization_id: str, command_id: str) -> Outcome | None:
         outcome = self.session.scalar(
-            select(CommandLogRow.outcome).where(CommandLogRow.command_id == command_id)
+            select(CommandLogRow.outcome).where(
+                CommandLogRow.command_id == command_id,
+                CommandLogRow.organization_id == organization_id,
+            )
         )
         return None if outcome is None else dict(outcome)
 
@@ -100,7 +103,9 @@ class SqlUnitOfWork(AbstractUnitOfWork):
                 user_id=command.user_id,
                 outcome=outcome,
             )
-            .on_conflict_do_nothing(index_elements=[CommandLogRow.command_id])
+            .on_conflict_do_nothing(
+                index_elements=[CommandLogRow.organization_id, CommandLogRow.command_id]
+            )
             .returning(CommandLogRow.command_id)
         ).first()
         if logged is None:

@@ -34,7 +34,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.PrimaryKeyConstraint("command_id", name=op.f("pk_command_log")),
+        sa.PrimaryKeyConstraint("organization_id", "command_id", name=op.f("pk_command_log")),
     )
     op.create_table(
         "inbox",

@@ -25,15 +25,8 @@ from infra.settings import Settings, get_settings
 pytestmark = pytest.mark.integration
 
 
-def _stack_answers(settings: Settings) -> bool:
+def _postgres_answers(settings: Settings) -> bool:
     try:
-        import httpx
-        import redis
-        from confluent_kafka.admin import AdminClient
-
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=5)
-        httpx.get(f"{settings.schema_registry_url}/subjects", timeout=5).raise_for_status()
-        redis.Redis.from_url(settings.redis_url).ping()
         engine = create_engine(settings.database_url)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -43,25 +36,52 @@ def _stack_answers(settings: Settings) -> bool:
     return True
 
 
+def _stack_answers(settings: Settings) -> bool:
+    try:
+        import httpx
+        import redis
+        from confluent_kafka.admin import AdminClient
+
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=5)
+        httpx.get(f"{settings.schema_registry_url}/subjects", timeout=5).raise_for_status()
+        redis.Redis.from_url(settings.redis_url).ping()
+    except Exception:  # any failure means "bring the stack up"
+        return False
+    return _postgres_answers(settings)
+
+
+def _stack_up() -> None:
+    lis = shutil.which("lis") or str(Path(sys.executable).with_name("lis"))
+    subprocess.run([lis, "stack", "up"], check=True, timeout=900)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Settings:
     """The running stack's settings; starts it with `lis stack up` if it does not answer."""
     settings = get_settings()
     if not _stack_answers(settings):
-        lis = shutil.which("lis") or str(Path(sys.executable).with_name("lis"))
-        subprocess.run([lis, "stack", "up"], check=True, timeout=900)
+        _stack_up()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Settings:
+    """For tests that need Postgres only: they neither wait for nor start Kafka when it runs."""
+    settings = get_settings()
+    if not _postgres_answers(settings):
+        _stack_up()
     return settings
 
 
 @pytest.fixture
-def fresh_database_url(stack: Settings) -> Iterator[str]:
+def fresh_database_url(postgres: Settings) -> Iterator[str]:
     """A new, fully migrated Postgres database for one test, dropped afterwards."""
     name = f"lis_t_{uuid.uuid4().hex[:12]}"
-    admin_url = make_url(stack.database_url).set(database="postgres")
+    admin_url = make_url(postgres.database_url).set(database="postgres")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)
+    url = make_url(postgres.database_url).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
         yield url

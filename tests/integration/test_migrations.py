@@ -10,20 +10,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from infra.db.migrate import alembic_config, downgrade, upgrade
 from infra.db.tables import Base
-from infra.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def stack() -> Settings:
-    """These tests need Postgres only, so they neither wait for nor start Kafka."""
-    settings = get_settings()
-    probe = create_engine(settings.database_url)
-    with probe.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    probe.dispose()
-    return settings
 
 
 def tables_of(url: str) -> set[str]:

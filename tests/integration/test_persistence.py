@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
@@ -25,21 +25,9 @@ from domains.shared.uow import AbstractUnitOfWork, Outcome
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.messaging import CommandLogRow, OutboxRow
 from infra.db.uow import SqlUnitOfWork
-from infra.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
 ORG, OTHER_ORG = "org-a", "org-b"
-
-
-@pytest.fixture(scope="session")
-def stack() -> Settings:
-    """These tests need Postgres only, so they neither wait for nor start Kafka."""
-    settings = get_settings()
-    probe = create_engine(settings.database_url)
-    with probe.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    probe.dispose()
-    return settings
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from domains.order.commands import ConfirmOrder, PlaceOrder
 from domains.order.model import Order
@@ -26,24 +26,13 @@ from infra.db.queries import search_patients
 from infra.db.tables import Base
 from infra.db.uow import SqlUnitOfWork
 from infra.phi import FernetAadhaarVault
-from infra.settings import Settings, get_settings
+from infra.settings import Settings
 from producers.avro_codec import decode, encode
 
 pytestmark = pytest.mark.integration
 ORG, OTHER_ORG = "org-a", "org-b"
 AADHAAR = "23412341234" + verhoeff_check_digit("23412341234")
 HAEMOGLOBIN = "718-7"
-
-
-@pytest.fixture(scope="session")
-def stack() -> Settings:
-    """These tests need Postgres only, so they neither wait for nor start Kafka."""
-    settings = get_settings()
-    probe = create_engine(settings.database_url)
-    with probe.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    probe.dispose()
-    return settings
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from domains.catalog.model import Catalog, load_catalog
 from domains.patient.identifiers import check_mrn, mrn_from_sequence
@@ -24,21 +24,10 @@ from infra.db.catalog_store import (
 )
 from infra.db.engine import make_engine
 from infra.phi import FernetAadhaarVault, VaultError
-from infra.settings import Settings, get_settings
+from infra.settings import get_settings
 
 pytestmark = pytest.mark.integration
 AADHAAR = "234123412346"
-
-
-@pytest.fixture(scope="session")
-def stack() -> Settings:
-    """These tests need Postgres only, so they neither wait for nor start Kafka."""
-    settings = get_settings()
-    probe = create_engine(settings.database_url)
-    with probe.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    probe.dispose()
-    return settings
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, Row]] = {}
         self.committed: list[EventEnvelope] = []
-        self.outcomes: dict[str, Outcome] = {}
+        self.outcomes: dict[tuple[str, str], Outcome] = {}
         self._repositories: dict[type[Aggregate], AbstractRepository[Any]] = {}
 
     def __enter__(self) -> FakeUnitOfWork:
@@ -76,8 +76,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         repository: AbstractRepository[A] = self._repositories[aggregate_class]
         return repository
 
-    def prior_outcome(self, command_id: str) -> Outcome | None:
-        return self.outcomes.get(command_id)
+    def prior_outcome(self, organization_id: str, command_id: str) -> Outcome | None:
+        return self.outcomes.get((organization_id, command_id))
 
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
@@ -97,7 +97,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
                 aggregate.organization_id, snapshot,
                 aggregate.version + len(aggregate.pending_events))
         self.committed.extend(envelopes)
-        self.outcomes[command.command_id] = json.loads(json.dumps(outcome))
+        self.outcomes[(command.organization_id, command.command_id)] = json.loads(
+            json.dumps(outcome))
 
     def rollback(self) -> None:
         self._repositories = {}
