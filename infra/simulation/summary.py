@@ -33,14 +33,15 @@ def end_offsets(bootstrap: str, topics: Iterable[str] = TOPICS) -> list[TopicPar
         consumer.close()
 
 
-def count_events(
+def read_events(
     bootstrap: str,
     registry_url: str,
     start: list[TopicPartition],
     correlation_ids: set[str],
-) -> Counter[tuple[str, str]]:
-    """(topic, event_type) counts of the events of these flows, decoded with AvroDeserializer
-    and nothing of this project's: proof that any downstream service can read the topics."""
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(topic, key, record) of every event of these flows published after ``start``, in
+    partition order, decoded with a stock AvroDeserializer and nothing of this project's:
+    proof that any downstream service can read the topics."""
     registry = SchemaRegistryClient({"url": registry_url})
     consumer = DeserializingConsumer(
         {
@@ -55,7 +56,7 @@ def count_events(
     todo = [tp for tp in start if ends[(tp.topic, tp.partition)] > tp.offset]
     remaining = {(tp.topic, tp.partition) for tp in todo}
     consumer.assign(todo)
-    counts: Counter[tuple[str, str]] = Counter()
+    events: list[tuple[str, str, dict[str, Any]]] = []
     try:
         while remaining:
             msg = consumer.poll(5.0)
@@ -65,14 +66,26 @@ def count_events(
                 raise RuntimeError(str(msg.error()))
             topic, partition, offset = str(msg.topic()), int(msg.partition() or 0), msg.offset()
             value: Any = msg.value()
-            metadata = value["metadata"]
-            if metadata["correlation_id"] in correlation_ids:
-                counts[(topic, metadata["event_type"])] += 1
+            if value["metadata"]["correlation_id"] in correlation_ids:
+                events.append((topic, str(msg.key()), value))
             if (offset or 0) + 1 >= ends[(topic, partition)]:
                 remaining.discard((topic, partition))
     finally:
         consumer.close()
-    return counts
+    return events
+
+
+def count_events(
+    bootstrap: str,
+    registry_url: str,
+    start: list[TopicPartition],
+    correlation_ids: set[str],
+) -> Counter[tuple[str, str]]:
+    """(topic, event_type) counts of the events of these flows."""
+    return Counter(
+        (topic, record["metadata"]["event_type"])
+        for topic, _key, record in read_events(bootstrap, registry_url, start, correlation_ids)
+    )
 
 
 def _high(consumer: DeserializingConsumer, tp: TopicPartition) -> int:
