@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from domains.catalog.ports import Clock
 from domains.patient.commands import DeletePatient, RegisterPatient, UpdatePatient
+from domains.patient.identifiers import normalize_aadhaar
 from domains.patient.model import Demographics, DuplicatePatient, Patient, duplicate_key
 from domains.patient.ports import AadhaarVault, MrnSource
 from domains.shared.errors import Conflict
@@ -18,6 +19,8 @@ def register_patient(cmd: RegisterPatient, uow: AbstractUnitOfWork, *, mrn_sourc
     demographics = Demographics.validated(
         family_name=cmd.family_name, given_name=cmd.given_name, date_of_birth=cmd.date_of_birth,
         sex=cmd.sex, mobile=cmd.mobile, email=cmd.email, today=clock.today())
+    if cmd.aadhaar:  # every input check comes before an MRN is drawn: no number is wasted
+        normalize_aadhaar(cmd.aadhaar)
     patients = uow.repository(Patient)
     if not cmd.allow_duplicate:
         _check_not_duplicate(uow, cmd.organization_id, demographics)

@@ -17,16 +17,20 @@ def collect_sample(cmd: CollectSample, uow: AbstractUnitOfWork, *, catalog: Cata
                    accessions: AccessionSource, clock: Clock) -> Outcome:
     order = uow.repository(Order).get(cmd.organization_id, cmd.order_id)
     samples = uow.repository(Sample)
-    accession = accessions.next_accession(cmd.organization_id, clock.today())
-    if samples.find_by(cmd.organization_id, accession_number=accession) is not None:
-        raise Conflict(f"accession number {accession} is already in use")
+
+    def next_accession() -> str:
+        accession = accessions.next_accession(cmd.organization_id, clock.today())
+        if samples.find_by(cmd.organization_id, accession_number=accession) is not None:
+            raise Conflict(f"accession number {accession} is already in use")
+        return accession
+
     now = clock.now()
     sample = Sample.collect(
-        id=new_id(), order=order, accession_number=accession, specimen_type=cmd.specimen_type,
+        id=new_id(), order=order, next_accession=next_accession, specimen_type=cmd.specimen_type,
         loinc_codes=cmd.loinc_codes, catalog=catalog, collected_at=cmd.collected_at or now,
         now=now, container=cmd.container, collected_by=cmd.collected_by)
     samples.add(sample)
-    return {"sample_id": sample.id, "accession_number": accession,
+    return {"sample_id": sample.id, "accession_number": sample.accession_number,
             "loinc_codes": sample.loinc_codes}
 
 

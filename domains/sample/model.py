@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
@@ -53,16 +54,19 @@ class Sample(Aggregate):
         self.rejection_reason = rejection_reason
 
     @classmethod
-    def collect(cls, *, id: str, order: Order, accession_number: str, specimen_type: str,
-                loinc_codes: list[str], catalog: Catalog, collected_at: datetime,
-                now: datetime, container: str | None = None,
+    def collect(cls, *, id: str, order: Order, next_accession: Callable[[], str],
+                specimen_type: str, loinc_codes: list[str], catalog: Catalog,
+                collected_at: datetime, now: datetime, container: str | None = None,
                 collected_by: str | None = None) -> Sample:
-        """Collect a tube for some (default: all suitable) tests of a confirmed order."""
-        check_accession_number(accession_number)
+        """Collect a tube for some (default: all suitable) tests of a confirmed order.
+
+        The accession number is drawn only once every check has passed, so refused input
+        never uses one up."""
         if collected_at.tzinfo is None or collected_at > now + CLOCK_SKEW:
             raise InvalidInput("collected_at", "must be a timezone-aware time, not in the future")
         tests = _tests_for_specimen(order, specimen_type, loinc_codes, catalog)
         order.check_accepts_samples()
+        accession_number = check_accession_number(next_accession())
         sample = cls(id=id, organization_id=order.organization_id, order_id=order.id,
                      patient_id=order.patient_id, accession_number=accession_number,
                      specimen_type=specimen_type, container=container or tests[0].container,
