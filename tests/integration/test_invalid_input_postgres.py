@@ -59,7 +59,8 @@ def _fingerprint(engine: Engine) -> dict[str, tuple[int, str]]:
             table: tuple(
                 conn.execute(
                     text(
-                        f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
+                        "SELECT count(*),"
+                        " coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
                         f" FROM {table} t"
                     )
                 ).one()
