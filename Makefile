@@ -43,7 +43,8 @@ demo: setup stack
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy domains producers consumers infra
+	$(VENV)/bin/mypy domains producers consumers infra schemas
+	$(RUN) $(VENV)/bin/lis schemas check
 
 down:
 	@if [ -x $(VENV)/bin/lis ]; then $(VENV)/bin/lis stack down; else lis stack down; fi
