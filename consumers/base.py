@@ -1,0 +1,235 @@
+"""The consumer loop every processor shares: decode, apply once, then move the offset.
+
+Per message: log context is reset and bound to the message's flow ids; the Confluent-framed
+value is decoded with the writer schema fetched from the registry by id (cached); the handler
+runs in one DB transaction that first claims the event id in the inbox, so a redelivered event
+is a no-op; only after that commit is the offset stored (at least once). A message that cannot
+be decoded or whose handler fails for a non-transient reason is dead-lettered and skipped;
+transient failures (database or registry unreachable) are retried with backoff, never
+dead-lettered: an outage must not turn every event into poison.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+
+import fastavro
+import psycopg
+import structlog
+from confluent_kafka import Consumer, KafkaException, Message
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from consumers.dlq import DeadLetterError, DeadLetters
+from consumers.inbox import claim
+from domains.shared.messages import EventEnvelope
+from infra.settings import Settings
+from producers import avro_codec
+from producers.avro_codec import SerializationError
+from producers.kafka_config import consumer_config, producer_config
+
+log = structlog.get_logger(__name__)
+
+
+class TransientError(Exception):
+    """Raise from a handler to have the message retried later instead of dead-lettered."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientError | DeadLetterError | psycopg.OperationalError):
+        return True
+    # SQLAlchemy marks errors that mean "the connection is gone" (server restart, network).
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
+    )
+
+
+@dataclass(frozen=True)
+class Received:
+    """One decoded message as a handler sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    headers: dict[str, str]
+    schema_name: str
+    record: dict[str, Any]
+    body: bytes
+    writer_schema: Any
+
+    @property
+    def event_id(self) -> str | None:
+        return self.headers.get("event_id") or self.record.get("metadata", {}).get("event_id")
+
+    @cached_property
+    def envelope(self) -> EventEnvelope:
+        """The typed event, resolved from the writer's schema onto today's classes."""
+        return avro_codec.decode(self.schema_name, self.body, self.writer_schema)
+
+
+class Handler(Protocol):
+    name: str  # consumer group, inbox consumer and dead-letter topic suffix
+    topics: Sequence[str]
+
+    def handle(self, message: Received, session: Session) -> None: ...
+
+
+class RegistryDecoder:
+    """Confluent frame -> (writer schema by id from the registry, cached) -> Avro record."""
+
+    def __init__(self, registry_url: str) -> None:
+        self._url = registry_url
+        self._client: SchemaRegistryClient | None = None
+        self._schemas: dict[int, Any] = {}
+
+    def writer_schema(self, schema_id: int) -> Any:
+        if (schema := self._schemas.get(schema_id)) is not None:
+            return schema
+        self._client = self._client or SchemaRegistryClient({"url": self._url})
+        try:
+            raw = self._client.get_schema(schema_id).schema_str or ""
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise SerializationError(f"schema id {schema_id} is not in the registry") from exc
+            raise TransientError(f"registry: {exc}") from exc
+        except Exception as exc:  # connection refused, timeouts: the registry, not the message
+            raise TransientError(f"registry unreachable: {exc!r}") from exc
+        schema = fastavro.parse_schema(json.loads(raw))
+        self._schemas[schema_id] = schema
+        return schema
+
+    def decode(self, msg: Message) -> Received:
+        value = msg.value()
+        if value is None:
+            raise SerializationError("message has no value")
+        schema_id, body = avro_codec.unframe(value)
+        schema = self.writer_schema(schema_id)
+        buf = io.BytesIO(body)
+        try:
+            record = fastavro.schemaless_reader(buf, schema, schema)
+        except Exception as exc:  # fastavro's errors vary; bytes + known schema never heal
+            raise SerializationError(f"cannot decode with schema {schema_id}: {exc!r}") from exc
+        if buf.tell() != len(body) or not isinstance(record, dict):
+            raise SerializationError(f"body does not match schema {schema_id}")
+        raw_key = msg.key()
+        return Received(
+            topic=str(msg.topic()),
+            partition=int(msg.partition() or 0),
+            offset=int(msg.offset() or 0),
+            key=raw_key.decode() if isinstance(raw_key, bytes) else raw_key,
+            headers=_headers(msg),
+            schema_name=schema["name"],
+            record=record,
+            body=body,
+            writer_schema=schema,
+        )
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    # A consumed message's headers are a list of (name, bytes | None), never a dict.
+    pairs: list[tuple[str, Any]] = list(msg.headers() or [])  # type: ignore[arg-type]
+    return {k: v.decode(errors="replace") for k, v in pairs if isinstance(v, bytes)}
+
+
+class ConsumerBase:
+    def __init__(
+        self,
+        handler: Handler,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        *,
+        decoder: RegistryDecoder | None = None,
+        max_backoff: float = 30.0,
+        **consumer_overrides: Any,
+    ) -> None:
+        self.handler = handler
+        self._settings = settings
+        self._sessions = session_factory
+        self._decoder = decoder or RegistryDecoder(settings.schema_registry_url)
+        self._dead_letters = DeadLetters(settings, handler.name, producer_config(settings))
+        self._config = consumer_config(settings, handler.name, **consumer_overrides)
+        self._max_backoff = max_backoff
+        self._stop = threading.Event()
+        self.applied = self.duplicates = self.dead_lettered = 0
+
+    def run(self) -> None:
+        """Consume until SIGTERM/SIGINT or ``stop()``; the message in hand is finished first."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stop())
+        consumer = Consumer(self._config)
+        consumer.subscribe(list(self.handler.topics))
+        try:
+            while not self._stop.is_set():
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if (err := msg.error()) is not None:
+                    if err.fatal():
+                        raise KafkaException(err)
+                    log.warning("consumer.kafka_error", error=str(err))
+                    continue
+                if self.process(msg):
+                    consumer.store_offsets(message=msg)
+        finally:
+            consumer.close()  # commits the stored offsets
+            self._dead_letters.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def process(self, msg: Message) -> bool:
+        """Apply or dead-letter one message; False only if stopped while retrying."""
+        headers = _headers(msg)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            consumer=self.handler.name,
+            correlation_id=headers.get("correlation_id"),
+            causation_id=headers.get("causation_id"),
+            event_type=headers.get("event_type"),
+            topic=msg.topic(),
+            partition=msg.partition(),
+            offset=msg.offset(),
+        )
+        backoff = 0.5
+        while True:
+            try:
+                try:
+                    self._apply(msg)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.error("consumer.dead_letter", error=str(exc), error_type=type(exc).__name__)
+                    self._dead_letters.send(msg, exc)
+                    self.dead_lettered += 1
+                return True
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("consumer.retry", error=str(exc), backoff_s=backoff)
+                if self._stop.wait(backoff):
+                    return False  # not applied: the offset stays, the message comes again
+                backoff = min(backoff * 2, self._max_backoff)
+
+    def _apply(self, msg: Message) -> None:
+        received = self._decoder.decode(msg)
+        event_id = received.event_id
+        if not event_id:
+            raise SerializationError("no event_id in headers or metadata; cannot apply once")
+        with self._sessions.begin() as session:
+            if not claim(session, self.handler.name, event_id):
+                self.duplicates += 1
+                log.info("consumer.duplicate", event_id=event_id)
+                return
+            self.handler.handle(received, session)
+        self.applied += 1
