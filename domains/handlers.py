@@ -45,25 +45,30 @@ def command_handlers(
     something a caller can ask for per command."""
     return {
         patient_cmd.RegisterPatient: partial(
-            patient.register_patient, mrn_source=mrn_source, vault=aadhaar_vault, clock=clock),
+            patient.register_patient, mrn_source=mrn_source, vault=aadhaar_vault, clock=clock
+        ),
         patient_cmd.UpdatePatient: partial(
-            patient.update_patient, vault=aadhaar_vault, clock=clock),
+            patient.update_patient, vault=aadhaar_vault, clock=clock
+        ),
         patient_cmd.DeletePatient: patient.delete_patient,
         order_cmd.PlaceOrder: partial(order.place_order, catalog=catalog),
         order_cmd.ConfirmOrder: order.confirm_order,
         order_cmd.CancelOrder: order.cancel_order,
         order_cmd.CompleteOrder: order.complete_order,
         sample_cmd.CollectSample: partial(
-            sample.collect_sample, catalog=catalog, accessions=accession_source, clock=clock),
+            sample.collect_sample, catalog=catalog, accessions=accession_source, clock=clock
+        ),
         sample_cmd.ReceiveSample: partial(sample.receive_sample, clock=clock),
         sample_cmd.RejectSample: sample.reject_sample,
         sample_cmd.RouteSample: sample.route_sample,
         result_cmd.EnterResult: partial(result.enter_result, catalog=catalog, clock=clock),
         result_cmd.VerifyResult: partial(
-            result.verify_result, allow_self_verification=allow_self_verification),
+            result.verify_result, allow_self_verification=allow_self_verification
+        ),
         result_cmd.AmendResult: partial(result.amend_result, catalog=catalog, clock=clock),
         result_cmd.AcknowledgeCriticalValue: partial(
-            result.acknowledge_critical_value, clock=clock),
+            result.acknowledge_critical_value, clock=clock
+        ),
         result_cmd.EscalateCriticalValue: partial(result.escalate_critical_value, clock=clock),
         report_cmd.GenerateReport: partial(report.generate_report, clock=clock),
         report_cmd.AmendReport: partial(report.amend_report, clock=clock),

@@ -10,6 +10,7 @@ from infra.schemas_cli import app as schemas_app
 from infra.settings import get_settings
 from infra.simulation.cli import register as register_simulation_commands
 from infra.stack.cli import stack_app
+from infra.trace import trace
 
 app = typer.Typer(no_args_is_help=True, help="Laboratory information system on Kafka.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic).")
@@ -18,6 +19,7 @@ register_relay_commands(app)  # relay, topics, bench
 app.add_typer(stack_app, name="stack")
 app.add_typer(schemas_app, name="schemas")
 register_simulation_commands(app)  # simulate, demo
+app.command("trace")(trace)
 
 
 @app.callback()

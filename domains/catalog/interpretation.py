@@ -55,8 +55,11 @@ def read_value(test: TestDefinition, value_text: str, unit: str | None) -> Readi
     factor = test.conversions.get(given_unit)
     if factor is None:
         accepted = ", ".join([test.unit, *test.conversions]) or "none"
-        raise InvalidInput("unit", f"{given_unit!r} is not convertible to {test.unit!r} "
-                                   f"for {test.name} (accepted: {accepted})")
+        raise InvalidInput(
+            "unit",
+            f"{given_unit!r} is not convertible to {test.unit!r} "
+            f"for {test.name} (accepted: {accepted})",
+        )
     converted = number * factor
     return Reading(
         value=converted,
@@ -77,14 +80,18 @@ def _read_coded(test: TestDefinition, text: str, unit: str | None) -> Reading:
     return Reading(value=None, value_text=canonical, unit="")
 
 
-def interpret(test: TestDefinition, reading: Reading, *, sex: str, date_of_birth: date,
-              on: date) -> Interpretation:
+def interpret(
+    test: TestDefinition, reading: Reading, *, sex: str, date_of_birth: date, on: date
+) -> Interpretation:
     """Flag a reading for a patient of this sex and age on the day of collection."""
     if test.is_coded:
         critical = reading.value_text in test.critical_values
         normal = reading.value_text in test.normal_values
-        return Interpretation(flag="N" if normal else "A", is_critical=critical,
-                              reference_text=", ".join(test.normal_values))
+        return Interpretation(
+            flag="N" if normal else "A",
+            is_critical=critical,
+            reference_text=", ".join(test.normal_values),
+        )
     value = reading.value
     assert value is not None  # numeric tests always read a number
     ref = test.reference_range(sex, date_of_birth, on)

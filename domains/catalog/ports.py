@@ -30,4 +30,3 @@ class SystemClock(Clock):
 
     def today(self) -> date:
         return self.now().astimezone(self.local_tz).date()
-

@@ -23,10 +23,16 @@ def place_order(cmd: PlaceOrder, uow: AbstractUnitOfWork, *, catalog: Catalog) -
         return _already_placed(existing, cmd)
     patient = uow.repository(Patient).get(cmd.organization_id, cmd.patient_id)
     order = Order.place(
-        id=new_id(), patient=patient, placer_order_number=placer, priority=cmd.priority,
-        tests=tests, clinician_name=cmd.ordering_clinician_name,
-        clinician_contact=cmd.ordering_clinician_contact, catalog_version=catalog.version,
-        clinical_notes=cmd.clinical_notes)
+        id=new_id(),
+        patient=patient,
+        placer_order_number=placer,
+        priority=cmd.priority,
+        tests=tests,
+        clinician_name=cmd.ordering_clinician_name,
+        clinician_contact=cmd.ordering_clinician_contact,
+        catalog_version=catalog.version,
+        clinical_notes=cmd.clinical_notes,
+    )
     orders.add(order)
     return {"order_id": order.id, "placer_order_number": placer, "created": True}
 
@@ -35,10 +41,14 @@ def _already_placed(order: Order, cmd: PlaceOrder) -> Outcome:
     # An HIS retrying its HL7/FHIR message must not create a second order; a different
     # patient under the same number is a real clash, not a retry.
     if order.patient_id != cmd.patient_id:
-        raise Conflict(f"placer order number {order.placer_order_number} belongs to another "
-                       "patient")
-    return {"order_id": order.id, "placer_order_number": order.placer_order_number,
-            "created": False}
+        raise Conflict(
+            f"placer order number {order.placer_order_number} belongs to another patient"
+        )
+    return {
+        "order_id": order.id,
+        "placer_order_number": order.placer_order_number,
+        "created": False,
+    }
 
 
 def confirm_order(cmd: ConfirmOrder, uow: AbstractUnitOfWork) -> Outcome:

@@ -22,9 +22,14 @@ PRIORITIES = ("routine", "urgent", "stat")
 
 
 def ordered_test(test: TestDefinition) -> OrderedTest:
-    return OrderedTest(loinc_code=test.loinc_code, name=test.name,
-                       specimen_type=test.specimen_type, container=test.container,
-                       department=test.department, bench=test.bench)
+    return OrderedTest(
+        loinc_code=test.loinc_code,
+        name=test.name,
+        specimen_type=test.specimen_type,
+        container=test.container,
+        department=test.department,
+        bench=test.bench,
+    )
 
 
 def _required(value: str, field: str, max_length: int = 200) -> str:
@@ -44,11 +49,24 @@ class Order(Aggregate):
         "cancelled": frozenset(),
     }
 
-    def __init__(self, *, id: str, organization_id: str, patient_id: str, mrn: str,
-                 placer_order_number: str, priority: str, tests: list[OrderedTest],
-                 clinician_name: str, clinician_contact: str | None, catalog_version: str,
-                 clinical_notes: str | None = None, cancel_reason: str | None = None,
-                 status: str = "created", version: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        id: str,
+        organization_id: str,
+        patient_id: str,
+        mrn: str,
+        placer_order_number: str,
+        priority: str,
+        tests: list[OrderedTest],
+        clinician_name: str,
+        clinician_contact: str | None,
+        catalog_version: str,
+        clinical_notes: str | None = None,
+        cancel_reason: str | None = None,
+        status: str = "created",
+        version: int = 0,
+    ) -> None:
         super().__init__(id=id, organization_id=organization_id, status=status, version=version)
         self.patient_id = patient_id
         self.mrn = mrn
@@ -62,9 +80,19 @@ class Order(Aggregate):
         self.cancel_reason = cancel_reason
 
     @classmethod
-    def place(cls, *, id: str, patient: Patient, placer_order_number: str, priority: str,
-              tests: list[TestDefinition], clinician_name: str, clinician_contact: str | None,
-              catalog_version: str, clinical_notes: str | None = None) -> Order:
+    def place(
+        cls,
+        *,
+        id: str,
+        patient: Patient,
+        placer_order_number: str,
+        priority: str,
+        tests: list[TestDefinition],
+        clinician_name: str,
+        clinician_contact: str | None,
+        catalog_version: str,
+        clinical_notes: str | None = None,
+    ) -> Order:
         if priority not in PRIORITIES:
             raise InvalidInput("priority", f"must be one of {', '.join(PRIORITIES)}")
         if not tests:
@@ -74,20 +102,40 @@ class Order(Aggregate):
             raise InvalidInput("loinc_codes", "a test is ordered twice")
         placer = _required(placer_order_number, "placer_order_number", 64)
         name = _required(clinician_name, "ordering_clinician_name")
-        contact = (normalize_contact(clinician_contact, field="ordering_clinician_contact")
-                   if clinician_contact else None)
+        contact = (
+            normalize_contact(clinician_contact, field="ordering_clinician_contact")
+            if clinician_contact
+            else None
+        )
         if patient.is_deleted:
             raise Conflict(f"patient {patient.mrn} is deleted and cannot be ordered for")
-        order = cls(id=id, organization_id=patient.organization_id, patient_id=patient.id,
-                    mrn=patient.mrn, placer_order_number=placer, priority=priority,
-                    tests=[ordered_test(t) for t in tests], clinician_name=name,
-                    clinician_contact=contact, catalog_version=catalog_version,
-                    clinical_notes=clinical_notes)
-        order._record(OrderCreated(
-            order_id=id, patient_id=patient.id, mrn=patient.mrn, placer_order_number=placer,
-            priority=priority, tests=order.tests, ordering_clinician_name=name,
-            catalog_version=catalog_version, clinical_notes=clinical_notes,
-            ordering_clinician_contact_masked=mask_contact(contact) if contact else None))
+        order = cls(
+            id=id,
+            organization_id=patient.organization_id,
+            patient_id=patient.id,
+            mrn=patient.mrn,
+            placer_order_number=placer,
+            priority=priority,
+            tests=[ordered_test(t) for t in tests],
+            clinician_name=name,
+            clinician_contact=contact,
+            catalog_version=catalog_version,
+            clinical_notes=clinical_notes,
+        )
+        order._record(
+            OrderCreated(
+                order_id=id,
+                patient_id=patient.id,
+                mrn=patient.mrn,
+                placer_order_number=placer,
+                priority=priority,
+                tests=order.tests,
+                ordering_clinician_name=name,
+                catalog_version=catalog_version,
+                clinical_notes=clinical_notes,
+                ordering_clinician_contact_masked=mask_contact(contact) if contact else None,
+            )
+        )
         return order
 
     @property
@@ -102,33 +150,53 @@ class Order(Aggregate):
 
     def confirm(self) -> None:
         self._move_to("confirmed", "confirm")
-        self._record(OrderConfirmed(order_id=self.id, patient_id=self.patient_id,
-                                    placer_order_number=self.placer_order_number,
-                                    priority=self.priority, loinc_codes=self.loinc_codes))
+        self._record(
+            OrderConfirmed(
+                order_id=self.id,
+                patient_id=self.patient_id,
+                placer_order_number=self.placer_order_number,
+                priority=self.priority,
+                loinc_codes=self.loinc_codes,
+            )
+        )
 
     def cancel(self, reason: str, *, verified_loinc_codes: set[str]) -> None:
         text = _required(reason, "reason", 500)
         self._check_can_move_to("cancelled", "cancel")
         if verified_loinc_codes:
-            raise IllegalTransition(self.aggregate_type, self.status,
-                                    "cancel: results are already verified")
+            raise IllegalTransition(
+                self.aggregate_type, self.status, "cancel: results are already verified"
+            )
         self._move_to("cancelled", "cancel")
         self.cancel_reason = text
-        self._record(OrderCancelled(order_id=self.id, patient_id=self.patient_id,
-                                    placer_order_number=self.placer_order_number, reason=text))
+        self._record(
+            OrderCancelled(
+                order_id=self.id,
+                patient_id=self.patient_id,
+                placer_order_number=self.placer_order_number,
+                reason=text,
+            )
+        )
 
     def complete(self, verified_result_ids: dict[str, str]) -> None:
         """Complete once every ordered test has a verified result (loinc -> result id)."""
         self._check_can_move_to("completed", "complete")
         missing = [c for c in self.loinc_codes if c not in verified_result_ids]
         if missing:
-            raise IllegalTransition(self.aggregate_type, self.status,
-                                    f"complete: tests {', '.join(missing)} not verified")
+            raise IllegalTransition(
+                self.aggregate_type,
+                self.status,
+                f"complete: tests {', '.join(missing)} not verified",
+            )
         self._move_to("completed", "complete")
-        self._record(OrderCompleted(
-            order_id=self.id, patient_id=self.patient_id,
-            placer_order_number=self.placer_order_number,
-            result_ids=[verified_result_ids[c] for c in self.loinc_codes]))
+        self._record(
+            OrderCompleted(
+                order_id=self.id,
+                patient_id=self.patient_id,
+                placer_order_number=self.placer_order_number,
+                result_ids=[verified_result_ids[c] for c in self.loinc_codes],
+            )
+        )
 
     def _check_can_move_to(self, status: str, action: str) -> None:
         if status not in self.transitions[self.status]:
@@ -148,12 +216,19 @@ class Order(Aggregate):
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "id": self.id, "organization_id": self.organization_id, "status": self.status,
-            "patient_id": self.patient_id, "mrn": self.mrn,
-            "placer_order_number": self.placer_order_number, "priority": self.priority,
-            "tests": [asdict(t) for t in self.tests], "clinician_name": self.clinician_name,
-            "clinician_contact": self.clinician_contact, "catalog_version": self.catalog_version,
-            "clinical_notes": self.clinical_notes, "cancel_reason": self.cancel_reason,
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "status": self.status,
+            "patient_id": self.patient_id,
+            "mrn": self.mrn,
+            "placer_order_number": self.placer_order_number,
+            "priority": self.priority,
+            "tests": [asdict(t) for t in self.tests],
+            "clinician_name": self.clinician_name,
+            "clinician_contact": self.clinician_contact,
+            "catalog_version": self.catalog_version,
+            "clinical_notes": self.clinical_notes,
+            "cancel_reason": self.cancel_reason,
         }
 
     @classmethod

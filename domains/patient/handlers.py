@@ -14,11 +14,23 @@ from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
-def register_patient(cmd: RegisterPatient, uow: AbstractUnitOfWork, *, mrn_source: MrnSource,
-                     vault: AadhaarVault, clock: Clock) -> Outcome:
+def register_patient(
+    cmd: RegisterPatient,
+    uow: AbstractUnitOfWork,
+    *,
+    mrn_source: MrnSource,
+    vault: AadhaarVault,
+    clock: Clock,
+) -> Outcome:
     demographics = Demographics.validated(
-        family_name=cmd.family_name, given_name=cmd.given_name, date_of_birth=cmd.date_of_birth,
-        sex=cmd.sex, mobile=cmd.mobile, email=cmd.email, today=clock.today())
+        family_name=cmd.family_name,
+        given_name=cmd.given_name,
+        date_of_birth=cmd.date_of_birth,
+        sex=cmd.sex,
+        mobile=cmd.mobile,
+        email=cmd.email,
+        today=clock.today(),
+    )
     if cmd.aadhaar:  # every input check comes before an MRN is drawn: no number is wasted
         normalize_aadhaar(cmd.aadhaar)
     patients = uow.repository(Patient)
@@ -27,14 +39,21 @@ def register_patient(cmd: RegisterPatient, uow: AbstractUnitOfWork, *, mrn_sourc
     mrn = mrn_source.next_mrn(cmd.organization_id)
     if patients.find_by(cmd.organization_id, mrn=mrn) is not None:
         raise Conflict(f"MRN {mrn} is already in use in this organization")
-    patient = Patient.register(id=new_id(), organization_id=cmd.organization_id, mrn=mrn,
-                               demographics=demographics, aadhaar=cmd.aadhaar, vault=vault)
+    patient = Patient.register(
+        id=new_id(),
+        organization_id=cmd.organization_id,
+        mrn=mrn,
+        demographics=demographics,
+        aadhaar=cmd.aadhaar,
+        vault=vault,
+    )
     patients.add(patient)
     return {"patient_id": patient.id, "mrn": mrn}
 
 
-def update_patient(cmd: UpdatePatient, uow: AbstractUnitOfWork, *, vault: AadhaarVault,
-                   clock: Clock) -> Outcome:
+def update_patient(
+    cmd: UpdatePatient, uow: AbstractUnitOfWork, *, vault: AadhaarVault, clock: Clock
+) -> Outcome:
     patient = uow.repository(Patient).get(cmd.organization_id, cmd.patient_id)
     old = patient.demographics
     demographics = Demographics.validated(
@@ -44,7 +63,8 @@ def update_patient(cmd: UpdatePatient, uow: AbstractUnitOfWork, *, vault: Aadhaa
         sex=_pick(cmd.sex, old.sex),
         mobile=_pick(cmd.mobile, old.mobile),
         email=_pick(cmd.email, old.email),
-        today=clock.today())
+        today=clock.today(),
+    )
     changed = patient.update(demographics, aadhaar=cmd.aadhaar, vault=vault)
     return {"patient_id": patient.id, "mrn": patient.mrn, "changed_fields": changed}
 

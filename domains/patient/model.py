@@ -25,8 +25,10 @@ class DuplicatePatient(Conflict):
     code = "duplicate_patient"
 
     def __init__(self, existing_patient_id: str, existing_mrn: str) -> None:
-        super().__init__(f"patient already registered as MRN {existing_mrn} (same name, date of "
-                         "birth and mobile); pass allow_duplicate to register another person")
+        super().__init__(
+            f"patient already registered as MRN {existing_mrn} (same name, date of "
+            "birth and mobile); pass allow_duplicate to register another person"
+        )
         self.existing_patient_id = existing_patient_id
         self.existing_mrn = existing_mrn
 
@@ -43,8 +45,17 @@ class Demographics:
     email: str | None = None
 
     @classmethod
-    def validated(cls, *, family_name: str, given_name: str, date_of_birth: date, sex: str,
-                  mobile: str | None, email: str | None, today: date) -> Demographics:
+    def validated(
+        cls,
+        *,
+        family_name: str,
+        given_name: str,
+        date_of_birth: date,
+        sex: str,
+        mobile: str | None,
+        email: str | None,
+        today: date,
+    ) -> Demographics:
         return cls(
             family_name=check_name(family_name, "family_name"),
             given_name=check_name(given_name, "given_name"),
@@ -78,16 +89,24 @@ def check_sex(sex: str) -> str:
 
 class Patient(Aggregate):
     aggregate_type = "Patient"
-    lookup_fields = ("mrn", "mobile", "family_name", "given_name", "date_of_birth",
-                     "duplicate_key")
+    lookup_fields = ("mrn", "mobile", "family_name", "given_name", "date_of_birth", "duplicate_key")
     transitions: ClassVar[dict[str, frozenset[str]]] = {
         "active": frozenset({"active", "deleted"}),
         "deleted": frozenset(),
     }
 
-    def __init__(self, *, id: str, organization_id: str, mrn: str, demographics: Demographics,
-                 aadhaar_token: str | None = None, aadhaar_last4: str | None = None,
-                 status: str = "active", version: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        id: str,
+        organization_id: str,
+        mrn: str,
+        demographics: Demographics,
+        aadhaar_token: str | None = None,
+        aadhaar_last4: str | None = None,
+        status: str = "active",
+        version: int = 0,
+    ) -> None:
         super().__init__(id=id, organization_id=organization_id, status=status, version=version)
         self.mrn = mrn
         self.demographics = demographics
@@ -95,8 +114,16 @@ class Patient(Aggregate):
         self.aadhaar_last4 = aadhaar_last4
 
     @classmethod
-    def register(cls, *, id: str, organization_id: str, mrn: str, demographics: Demographics,
-                 aadhaar: str | None, vault: AadhaarVault) -> Patient:
+    def register(
+        cls,
+        *,
+        id: str,
+        organization_id: str,
+        mrn: str,
+        demographics: Demographics,
+        aadhaar: str | None,
+        vault: AadhaarVault,
+    ) -> Patient:
         ids.check_mrn(mrn)
         digits = ids.normalize_aadhaar(aadhaar) if aadhaar else None
         patient = cls(id=id, organization_id=organization_id, mrn=mrn, demographics=demographics)
@@ -105,8 +132,9 @@ class Patient(Aggregate):
         patient._record(PatientCreated(patient_id=id, mrn=mrn, **patient._public_fields()))
         return patient
 
-    def update(self, demographics: Demographics, *, aadhaar: str | None,
-               vault: AadhaarVault) -> list[str]:
+    def update(
+        self, demographics: Demographics, *, aadhaar: str | None, vault: AadhaarVault
+    ) -> list[str]:
         """Apply new demographics (and Aadhaar if given, "" to remove); returns changed fields."""
         digits = ids.normalize_aadhaar(aadhaar) if aadhaar else None
         self._move_to("active", "update")
@@ -120,8 +148,14 @@ class Patient(Aggregate):
             self.aadhaar_token = self.aadhaar_last4 = None
             changed.append("aadhaar")
         if changed:
-            self._record(PatientUpdated(patient_id=self.id, mrn=self.mrn, changed_fields=changed,
-                                        **self._public_fields()))
+            self._record(
+                PatientUpdated(
+                    patient_id=self.id,
+                    mrn=self.mrn,
+                    changed_fields=changed,
+                    **self._public_fields(),
+                )
+            )
         return changed
 
     def delete(self, reason: str | None) -> None:
@@ -178,13 +212,21 @@ class Patient(Aggregate):
     def restore(cls, snapshot: dict[str, Any], *, version: int) -> Self:
         s = snapshot
         return cls(
-            id=s["id"], organization_id=s["organization_id"], status=s["status"], mrn=s["mrn"],
+            id=s["id"],
+            organization_id=s["organization_id"],
+            status=s["status"],
+            mrn=s["mrn"],
             demographics=Demographics(
-                family_name=s["family_name"], given_name=s["given_name"],
-                date_of_birth=date.fromisoformat(s["date_of_birth"]), sex=s["sex"],
-                mobile=s["mobile"], email=s["email"],
+                family_name=s["family_name"],
+                given_name=s["given_name"],
+                date_of_birth=date.fromisoformat(s["date_of_birth"]),
+                sex=s["sex"],
+                mobile=s["mobile"],
+                email=s["email"],
             ),
-            aadhaar_token=s["aadhaar_token"], aadhaar_last4=s["aadhaar_last4"], version=version,
+            aadhaar_token=s["aadhaar_token"],
+            aadhaar_last4=s["aadhaar_last4"],
+            version=version,
         )
 
 
@@ -192,5 +234,6 @@ def duplicate_key(d: Demographics) -> str | None:
     """Same family + given name (any case) + date of birth + mobile: very likely one person."""
     if d.mobile is None:
         return None
-    return "|".join((d.family_name.casefold(), d.given_name.casefold(),
-                     d.date_of_birth.isoformat(), d.mobile))
+    return "|".join(
+        (d.family_name.casefold(), d.given_name.casefold(), d.date_of_birth.isoformat(), d.mobile)
+    )

@@ -19,8 +19,9 @@ def generate_report(cmd: GenerateReport, uow: AbstractUnitOfWork, *, clock: Cloc
     if existing is not None:
         return _outcome(existing, created=False)
     order, patient, results = _sources(uow, cmd.organization_id, cmd.order_id)
-    report = Report.generate(id=new_id(), order=order, patient=patient, results=results,
-                             now=clock.now())
+    report = Report.generate(
+        id=new_id(), order=order, patient=patient, results=results, now=clock.now()
+    )
     reports.add(report)
     return _outcome(report, created=True)
 
@@ -30,8 +31,7 @@ def amend_report(cmd: AmendReport, uow: AbstractUnitOfWork, *, clock: Clock) -> 
     if report is None:
         raise NotFound("Report", f"for order {cmd.order_id}")
     order, patient, results = _sources(uow, cmd.organization_id, cmd.order_id)
-    report.amend(order=order, patient=patient, results=results, reason=cmd.reason,
-                 now=clock.now())
+    report.amend(order=order, patient=patient, results=results, reason=cmd.reason, now=clock.now())
     return _outcome(report, created=False)
 
 
@@ -43,13 +43,15 @@ def sign_report(cmd: SignReport, uow: AbstractUnitOfWork, *, clock: Clock) -> Ou
 
 def deliver_report(cmd: DeliverReport, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
     report = uow.repository(Report).get(cmd.organization_id, cmd.report_id)
-    report.deliver([(r.role, r.name, r.channel, r.destination) for r in cmd.recipients],
-                   clock.now())
+    report.deliver(
+        [(r.role, r.name, r.channel, r.destination) for r in cmd.recipients], clock.now()
+    )
     return _outcome(report, created=False)
 
 
-def _sources(uow: AbstractUnitOfWork, organization_id: str,
-             order_id: str) -> tuple[Order, Patient, list[Result]]:
+def _sources(
+    uow: AbstractUnitOfWork, organization_id: str, order_id: str
+) -> tuple[Order, Patient, list[Result]]:
     order = uow.repository(Order).get(organization_id, order_id)
     patient = uow.repository(Patient).get(organization_id, order.patient_id)
     results = uow.repository(Result).list_by(organization_id, order_id=order_id)
@@ -57,6 +59,10 @@ def _sources(uow: AbstractUnitOfWork, organization_id: str,
 
 
 def _outcome(report: Report, *, created: bool) -> Outcome:
-    return {"report_id": report.id, "order_id": report.order_id,
-            "report_version": report.current.report_version, "status": report.status,
-            "created": created}
+    return {
+        "report_id": report.id,
+        "order_id": report.order_id,
+        "report_version": report.current.report_version,
+        "status": report.status,
+        "created": created,
+    }

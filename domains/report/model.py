@@ -40,9 +40,19 @@ class Report(Aggregate):
         "delivered": frozenset({"delivered", "generated"}),
     }
 
-    def __init__(self, *, id: str, organization_id: str, order_id: str, patient_id: str,
-                 mrn: str, catalog_version: str, versions: list[ReportVersion],
-                 status: str = "generated", version: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        id: str,
+        organization_id: str,
+        order_id: str,
+        patient_id: str,
+        mrn: str,
+        catalog_version: str,
+        versions: list[ReportVersion],
+        status: str = "generated",
+        version: int = 0,
+    ) -> None:
         super().__init__(id=id, organization_id=organization_id, status=status, version=version)
         self.order_id = order_id
         self.patient_id = patient_id
@@ -55,16 +65,24 @@ class Report(Aggregate):
         return self.versions[-1]
 
     @classmethod
-    def generate(cls, *, id: str, order: Order, patient: Patient, results: list[Result],
-                 now: datetime) -> Report:
-        report = cls(id=id, organization_id=order.organization_id, order_id=order.id,
-                     patient_id=patient.id, mrn=patient.mrn,
-                     catalog_version=order.catalog_version, versions=[])
+    def generate(
+        cls, *, id: str, order: Order, patient: Patient, results: list[Result], now: datetime
+    ) -> Report:
+        report = cls(
+            id=id,
+            organization_id=order.organization_id,
+            order_id=order.id,
+            patient_id=patient.id,
+            mrn=patient.mrn,
+            catalog_version=order.catalog_version,
+            versions=[],
+        )
         report._add_version(order, patient, results, now, amendment_reason=None)
         return report
 
-    def amend(self, *, order: Order, patient: Patient, results: list[Result], reason: str,
-              now: datetime) -> None:
+    def amend(
+        self, *, order: Order, patient: Patient, results: list[Result], reason: str, now: datetime
+    ) -> None:
         if not reason.strip():
             raise InvalidInput("reason", "an amended report needs a reason")
         self._move_to("generated", "be amended")
@@ -75,9 +93,15 @@ class Report(Aggregate):
             raise InvalidInput("pathologist_name", "is required to sign a report")
         self._move_to("signed", "be signed")
         self.current.signed_by, self.current.signed_at = pathologist.strip(), now.isoformat()
-        self._record(ReportSigned(report_id=self.id, order_id=self.order_id,
-                                  report_version=self.current.report_version,
-                                  signed_by=pathologist.strip(), signed_at=now))
+        self._record(
+            ReportSigned(
+                report_id=self.id,
+                order_id=self.order_id,
+                report_version=self.current.report_version,
+                signed_by=pathologist.strip(),
+                signed_at=now,
+            )
+        )
 
     def deliver(self, recipients: list[tuple[str, str, str, str | None]], now: datetime) -> None:
         """Deliver the signed version to (role, name, channel, destination) recipients."""
@@ -87,38 +111,82 @@ class Report(Aggregate):
         self._move_to("delivered", "be delivered")
         for role, name, channel, destination in checked:
             masked = mask_contact(destination) if destination else None
-            self.current.deliveries.append({"recipient_role": role, "recipient_name": name,
-                                            "channel": channel, "destination": destination,
-                                            "delivered_at": now.isoformat()})
-            self._record(ReportDelivered(
-                report_id=self.id, order_id=self.order_id,
-                report_version=self.current.report_version, recipient_role=role,
-                recipient_name=name, channel=channel, delivered_at=now,
-                destination_masked=masked))
+            self.current.deliveries.append(
+                {
+                    "recipient_role": role,
+                    "recipient_name": name,
+                    "channel": channel,
+                    "destination": destination,
+                    "delivered_at": now.isoformat(),
+                }
+            )
+            self._record(
+                ReportDelivered(
+                    report_id=self.id,
+                    order_id=self.order_id,
+                    report_version=self.current.report_version,
+                    recipient_role=role,
+                    recipient_name=name,
+                    channel=channel,
+                    delivered_at=now,
+                    destination_masked=masked,
+                )
+            )
 
-    def _add_version(self, order: Order, patient: Patient, results: list[Result],
-                     now: datetime, amendment_reason: str | None) -> None:
+    def _add_version(
+        self,
+        order: Order,
+        patient: Patient,
+        results: list[Result],
+        now: datetime,
+        amendment_reason: str | None,
+    ) -> None:
         lines = _lines(order, results)
         number = len(self.versions) + 1
         d = patient.demographics
         text = render_text(
-            patient_name=f"{d.given_name} {d.family_name}", mrn=patient.mrn, sex=d.sex,
+            patient_name=f"{d.given_name} {d.family_name}",
+            mrn=patient.mrn,
+            sex=d.sex,
             date_of_birth=d.date_of_birth.isoformat(),
-            placer_order_number=order.placer_order_number, clinician_name=order.clinician_name,
-            report_version=number, generated_at=now, lines=lines,
-            amendment_reason=amendment_reason)
-        self.versions.append(ReportVersion(report_version=number, lines=lines,
-                                           document_text=text, generated_at=now.isoformat(),
-                                           amendment_reason=amendment_reason))
-        self._record(ReportGenerated(
-            report_id=self.id, order_id=order.id, patient_id=patient.id, mrn=patient.mrn,
-            report_version=number, lines=lines, catalog_version=self.catalog_version,
-            result_ids=[line.result_id for line in lines], amendment_reason=amendment_reason))
+            placer_order_number=order.placer_order_number,
+            clinician_name=order.clinician_name,
+            report_version=number,
+            generated_at=now,
+            lines=lines,
+            amendment_reason=amendment_reason,
+        )
+        self.versions.append(
+            ReportVersion(
+                report_version=number,
+                lines=lines,
+                document_text=text,
+                generated_at=now.isoformat(),
+                amendment_reason=amendment_reason,
+            )
+        )
+        self._record(
+            ReportGenerated(
+                report_id=self.id,
+                order_id=order.id,
+                patient_id=patient.id,
+                mrn=patient.mrn,
+                report_version=number,
+                lines=lines,
+                catalog_version=self.catalog_version,
+                result_ids=[line.result_id for line in lines],
+                amendment_reason=amendment_reason,
+            )
+        )
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "id": self.id, "organization_id": self.organization_id, "status": self.status,
-            "order_id": self.order_id, "patient_id": self.patient_id, "mrn": self.mrn,
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "status": self.status,
+            "order_id": self.order_id,
+            "patient_id": self.patient_id,
+            "mrn": self.mrn,
             "catalog_version": self.catalog_version,
             "versions": [asdict(v) for v in self.versions],
         }
@@ -139,16 +207,24 @@ def _lines(order: Order, results: list[Result]) -> list[ReportLine]:
     if not by_code:
         raise Conflict(f"order {order.placer_order_number} has no verified results to report")
     return [
-        ReportLine(result_id=r.id, loinc_code=r.loinc_code, test_name=r.test_name,
-                   value_text=r.reading.value_text, unit=r.reading.unit,
-                   flag=r.interpretation.flag, reference_text=r.interpretation.reference_text,
-                   amended=bool(r.amendments) and r.status == "amended")
-        for code in order.loinc_codes if (r := by_code.get(code)) is not None
+        ReportLine(
+            result_id=r.id,
+            loinc_code=r.loinc_code,
+            test_name=r.test_name,
+            value_text=r.reading.value_text,
+            unit=r.reading.unit,
+            flag=r.interpretation.flag,
+            reference_text=r.interpretation.reference_text,
+            amended=bool(r.amendments) and r.status == "amended",
+        )
+        for code in order.loinc_codes
+        if (r := by_code.get(code)) is not None
     ]
 
 
-def _check_recipient(role: str, name: str, channel: str,
-                     destination: str | None) -> tuple[str, str, str, str | None]:
+def _check_recipient(
+    role: str, name: str, channel: str, destination: str | None
+) -> tuple[str, str, str, str | None]:
     if not role.strip() or not name.strip():
         raise InvalidInput("recipients", "each recipient needs a role and a name")
     if channel not in CHANNELS:

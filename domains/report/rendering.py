@@ -9,12 +9,22 @@ from domains.report.events import ReportLine
 _FLAG_MARK = {"N": "", "L": "L", "H": "H", "LL": "LL !!", "HH": "HH !!", "A": "*"}
 
 
-def render_text(*, patient_name: str, mrn: str, sex: str, date_of_birth: str,
-                placer_order_number: str, clinician_name: str, report_version: int,
-                generated_at: datetime, lines: list[ReportLine],
-                amendment_reason: str | None) -> str:
-    title = "LABORATORY REPORT" + (f" (AMENDED, version {report_version})"
-                                   if report_version > 1 else "")
+def render_text(
+    *,
+    patient_name: str,
+    mrn: str,
+    sex: str,
+    date_of_birth: str,
+    placer_order_number: str,
+    clinician_name: str,
+    report_version: int,
+    generated_at: datetime,
+    lines: list[ReportLine],
+    amendment_reason: str | None,
+) -> str:
+    title = "LABORATORY REPORT" + (
+        f" (AMENDED, version {report_version})" if report_version > 1 else ""
+    )
     out = [
         title,
         "=" * len(title),
@@ -28,8 +38,13 @@ def render_text(*, patient_name: str, mrn: str, sex: str, date_of_birth: str,
     out += ["", f"{'Test':<32}{'Result':>12}  {'Unit':<10}{'Flag':<7}Reference", "-" * 78]
     for line in lines:
         value = line.value_text + (" (c)" if line.amended else "")
-        out.append(f"{line.test_name:<32}{value:>12}  {line.unit:<10}"
-                   f"{_FLAG_MARK.get(line.flag, line.flag):<7}{line.reference_text}")
-    out += ["", "(c) corrected result.  !! critical value, phoned to the ordering clinician.",
-            "Reference intervals are for this patient's sex and age at collection."]
+        out.append(
+            f"{line.test_name:<32}{value:>12}  {line.unit:<10}"
+            f"{_FLAG_MARK.get(line.flag, line.flag):<7}{line.reference_text}"
+        )
+    out += [
+        "",
+        "(c) corrected result.  !! critical value, phoned to the ordering clinician.",
+        "Reference intervals are for this patient's sex and age at collection.",
+    ]
     return "\n".join(out) + "\n"

@@ -47,9 +47,12 @@ class CriticalEpisode:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CriticalEpisode:
-        return cls(**{
-            **d,
-            "detected_at": datetime.fromisoformat(d["detected_at"]),
-            "acknowledged_at": (datetime.fromisoformat(d["acknowledged_at"])
-                                if d["acknowledged_at"] else None),
-        })
+        return cls(
+            **{
+                **d,
+                "detected_at": datetime.fromisoformat(d["detected_at"]),
+                "acknowledged_at": (
+                    datetime.fromisoformat(d["acknowledged_at"]) if d["acknowledged_at"] else None
+                ),
+            }
+        )

@@ -20,36 +20,51 @@ from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
-def enter_result(cmd: EnterResult, uow: AbstractUnitOfWork, *, catalog: Catalog,
-                 clock: Clock) -> Outcome:
+def enter_result(
+    cmd: EnterResult, uow: AbstractUnitOfWork, *, catalog: Catalog, clock: Clock
+) -> Outcome:
     test = catalog.get(cmd.loinc_code)
     sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
     if cmd.loinc_code not in sample.loinc_codes:
         raise InvalidInput("loinc_code", f"{test.name} is not requested on this sample")
     results = uow.repository(Result)
-    if any(r.loinc_code == cmd.loinc_code
-           for r in results.list_by(cmd.organization_id, sample_id=sample.id)):
+    if any(
+        r.loinc_code == cmd.loinc_code
+        for r in results.list_by(cmd.organization_id, sample_id=sample.id)
+    ):
         raise Conflict(f"{test.name} already has a result on {sample.accession_number}; amend it")
     order = uow.repository(Order).get(cmd.organization_id, sample.order_id)
     patient = uow.repository(Patient).get(cmd.organization_id, sample.patient_id)
     sample.check_accepts_results()
     order.check_accepts_results()
     context = ResultContext(
-        order_id=order.id, sample_id=sample.id, patient_id=patient.id,
-        accession_number=sample.accession_number, priority=order.priority,
+        order_id=order.id,
+        sample_id=sample.id,
+        patient_id=patient.id,
+        accession_number=sample.accession_number,
+        priority=order.priority,
         patient_sex=patient.demographics.sex,
         patient_date_of_birth=patient.demographics.date_of_birth,
-        collected_on=sample.collected_at.date())
-    result = Result.enter(id=new_id(), organization_id=cmd.organization_id, context=context,
-                          test=test, value_text=cmd.value_text, unit=cmd.unit,
-                          catalog_version=catalog.version, entered_by=cmd.user_id,
-                          now=clock.now())
+        collected_on=sample.collected_at.date(),
+    )
+    result = Result.enter(
+        id=new_id(),
+        organization_id=cmd.organization_id,
+        context=context,
+        test=test,
+        value_text=cmd.value_text,
+        unit=cmd.unit,
+        catalog_version=catalog.version,
+        entered_by=cmd.user_id,
+        now=clock.now(),
+    )
     results.add(result)
     return _outcome(result)
 
 
-def verify_result(cmd: VerifyResult, uow: AbstractUnitOfWork, *,
-                  allow_self_verification: bool) -> Outcome:
+def verify_result(
+    cmd: VerifyResult, uow: AbstractUnitOfWork, *, allow_self_verification: bool
+) -> Outcome:
     result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
     # a cancelled order must never gain a verified result (nobody will act on it)
     order = uow.repository(Order).get(cmd.organization_id, result.order_id)
@@ -58,33 +73,46 @@ def verify_result(cmd: VerifyResult, uow: AbstractUnitOfWork, *,
     return _outcome(result)
 
 
-def amend_result(cmd: AmendResult, uow: AbstractUnitOfWork, *, catalog: Catalog,
-                 clock: Clock) -> Outcome:
+def amend_result(
+    cmd: AmendResult, uow: AbstractUnitOfWork, *, catalog: Catalog, clock: Clock
+) -> Outcome:
     result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
-    result.amend(test=catalog.get(result.loinc_code), value_text=cmd.value_text, unit=cmd.unit,
-                 reason=cmd.reason, amended_by=cmd.user_id, now=clock.now())
+    result.amend(
+        test=catalog.get(result.loinc_code),
+        value_text=cmd.value_text,
+        unit=cmd.unit,
+        reason=cmd.reason,
+        amended_by=cmd.user_id,
+        now=clock.now(),
+    )
     return _outcome(result)
 
 
-def acknowledge_critical_value(cmd: AcknowledgeCriticalValue, uow: AbstractUnitOfWork, *,
-                               clock: Clock) -> Outcome:
+def acknowledge_critical_value(
+    cmd: AcknowledgeCriticalValue, uow: AbstractUnitOfWork, *, clock: Clock
+) -> Outcome:
     now = clock.now()
     when = cmd.acknowledged_at
     if when is not None and (when.tzinfo is None or when > now):
         raise InvalidInput("acknowledged_at", "must be timezone-aware and not in the future")
     result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
     result.acknowledge_critical(
-        critical_id=cmd.critical_id, acknowledged_by=cmd.acknowledged_by,
-        called_by=cmd.called_by, acknowledged_at=cmd.acknowledged_at or now,
-        read_back_confirmed=cmd.read_back_confirmed)
+        critical_id=cmd.critical_id,
+        acknowledged_by=cmd.acknowledged_by,
+        called_by=cmd.called_by,
+        acknowledged_at=cmd.acknowledged_at or now,
+        read_back_confirmed=cmd.read_back_confirmed,
+    )
     return _outcome(result)
 
 
-def escalate_critical_value(cmd: EscalateCriticalValue, uow: AbstractUnitOfWork, *,
-                            clock: Clock) -> Outcome:
+def escalate_critical_value(
+    cmd: EscalateCriticalValue, uow: AbstractUnitOfWork, *, clock: Clock
+) -> Outcome:
     result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
-    result.escalate_critical(critical_id=cmd.critical_id, tier=cmd.tier, reason=cmd.reason,
-                             now=clock.now())
+    result.escalate_critical(
+        critical_id=cmd.critical_id, tier=cmd.tier, reason=cmd.reason, now=clock.now()
+    )
     return _outcome(result)
 
 

@@ -40,9 +40,18 @@ class Result(Aggregate):
         "amended": frozenset({"amended"}),
     }
 
-    def __init__(self, *, id: str, organization_id: str, context: ResultContext,
-                 test: TestDefinition, catalog_version: str, entered_by: str | None,
-                 status: str = "entered", version: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        id: str,
+        organization_id: str,
+        context: ResultContext,
+        test: TestDefinition,
+        catalog_version: str,
+        entered_by: str | None,
+        status: str = "entered",
+        version: int = 0,
+    ) -> None:
         super().__init__(id=id, organization_id=organization_id, status=status, version=version)
         self.context = context
         self.loinc_code = test.loinc_code
@@ -68,21 +77,51 @@ class Result(Aggregate):
         return self.status in ("verified", "amended")
 
     @classmethod
-    def enter(cls, *, id: str, organization_id: str, context: ResultContext,
-              test: TestDefinition, value_text: str, unit: str | None, catalog_version: str,
-              entered_by: str | None, now: datetime) -> Result:
-        result = cls(id=id, organization_id=organization_id, context=context, test=test,
-                     catalog_version=catalog_version, entered_by=entered_by)
+    def enter(
+        cls,
+        *,
+        id: str,
+        organization_id: str,
+        context: ResultContext,
+        test: TestDefinition,
+        value_text: str,
+        unit: str | None,
+        catalog_version: str,
+        entered_by: str | None,
+        now: datetime,
+    ) -> Result:
+        result = cls(
+            id=id,
+            organization_id=organization_id,
+            context=context,
+            test=test,
+            catalog_version=catalog_version,
+            entered_by=entered_by,
+        )
         result._read(test, value_text, unit)
         r, i, c = result.reading, result.interpretation, context
-        result._record(ev.ResultEntered(
-            result_id=id, order_id=c.order_id, sample_id=c.sample_id, patient_id=c.patient_id,
-            accession_number=c.accession_number, loinc_code=test.loinc_code,
-            test_name=test.name, value_text=r.value_text, unit=r.unit, flag=i.flag,
-            catalog_version=catalog_version, is_critical=i.is_critical, value=r.value,
-            reference_low=i.reference_low, reference_high=i.reference_high,
-            reference_text=i.reference_text or None, entered_value_text=r.entered_value_text,
-            entered_unit=r.entered_unit))
+        result._record(
+            ev.ResultEntered(
+                result_id=id,
+                order_id=c.order_id,
+                sample_id=c.sample_id,
+                patient_id=c.patient_id,
+                accession_number=c.accession_number,
+                loinc_code=test.loinc_code,
+                test_name=test.name,
+                value_text=r.value_text,
+                unit=r.unit,
+                flag=i.flag,
+                catalog_version=catalog_version,
+                is_critical=i.is_critical,
+                value=r.value,
+                reference_low=i.reference_low,
+                reference_high=i.reference_high,
+                reference_text=i.reference_text or None,
+                entered_value_text=r.entered_value_text,
+                entered_unit=r.entered_unit,
+            )
+        )
         result._detect_critical(test, now)
         return result
 
@@ -94,13 +133,30 @@ class Result(Aggregate):
         self._move_to("verified", "be verified")
         self.verified_by = verifier
         r = self.reading
-        self._record(ev.ResultVerified(
-            result_id=self.id, order_id=self.order_id, sample_id=self.sample_id,
-            loinc_code=self.loinc_code, value_text=r.value_text, unit=r.unit,
-            flag=self.interpretation.flag, verified_by=verifier, value=r.value))
+        self._record(
+            ev.ResultVerified(
+                result_id=self.id,
+                order_id=self.order_id,
+                sample_id=self.sample_id,
+                loinc_code=self.loinc_code,
+                value_text=r.value_text,
+                unit=r.unit,
+                flag=self.interpretation.flag,
+                verified_by=verifier,
+                value=r.value,
+            )
+        )
 
-    def amend(self, *, test: TestDefinition, value_text: str, unit: str | None, reason: str,
-              amended_by: str | None, now: datetime) -> None:
+    def amend(
+        self,
+        *,
+        test: TestDefinition,
+        value_text: str,
+        unit: str | None,
+        reason: str,
+        amended_by: str | None,
+        now: datetime,
+    ) -> None:
         """Correct the value; the old one stays in ``amendments`` and the flags are redone."""
         if not reason.strip():
             raise InvalidInput("reason", "an amendment needs a reason")
@@ -108,22 +164,47 @@ class Result(Aggregate):
         self._read(test, value_text, unit)
         self._move_to("entered" if self.status == "entered" else "amended", "be amended")
         number = len(self.amendments) + 1
-        self.amendments.append({
-            "amendment_number": number, "previous_value_text": previous,
-            "previous_flag": previous_flag, "value_text": self.reading.value_text,
-            "reason": reason.strip(), "amended_by": amended_by, "amended_at": now.isoformat()})
+        self.amendments.append(
+            {
+                "amendment_number": number,
+                "previous_value_text": previous,
+                "previous_flag": previous_flag,
+                "value_text": self.reading.value_text,
+                "reason": reason.strip(),
+                "amended_by": amended_by,
+                "amended_at": now.isoformat(),
+            }
+        )
         r, i = self.reading, self.interpretation
-        self._record(ev.ResultAmended(
-            result_id=self.id, order_id=self.order_id, sample_id=self.sample_id,
-            patient_id=self.context.patient_id, loinc_code=self.loinc_code,
-            amendment_number=number, reason=reason.strip(), previous_value_text=previous,
-            previous_flag=previous_flag, value_text=r.value_text, unit=r.unit, flag=i.flag,
-            is_critical=i.is_critical, value=r.value))
+        self._record(
+            ev.ResultAmended(
+                result_id=self.id,
+                order_id=self.order_id,
+                sample_id=self.sample_id,
+                patient_id=self.context.patient_id,
+                loinc_code=self.loinc_code,
+                amendment_number=number,
+                reason=reason.strip(),
+                previous_value_text=previous,
+                previous_flag=previous_flag,
+                value_text=r.value_text,
+                unit=r.unit,
+                flag=i.flag,
+                is_critical=i.is_critical,
+                value=r.value,
+            )
+        )
         self._detect_critical(test, now)
 
-    def acknowledge_critical(self, *, critical_id: str | None, acknowledged_by: str,
-                             called_by: str, acknowledged_at: datetime,
-                             read_back_confirmed: bool) -> None:
+    def acknowledge_critical(
+        self,
+        *,
+        critical_id: str | None,
+        acknowledged_by: str,
+        called_by: str,
+        acknowledged_at: datetime,
+        read_back_confirmed: bool,
+    ) -> None:
         if not read_back_confirmed:
             raise InvalidInput("read_back_confirmed", "the receiver must read the value back")
         for value, field in ((acknowledged_by, "acknowledged_by"), (called_by, "called_by")):
@@ -136,32 +217,55 @@ class Result(Aggregate):
         episode.acknowledged_by, episode.called_by = acknowledged_by, called_by
         episode.acknowledged_at = acknowledged_at
         minutes = int((acknowledged_at - episode.detected_at).total_seconds() // 60)
-        self._record(ev.CriticalValueAcknowledged(
-            result_id=self.id, critical_id=episode.critical_id, order_id=self.order_id,
-            loinc_code=self.loinc_code, acknowledged_by=acknowledged_by, called_by=called_by,
-            acknowledged_at=acknowledged_at, read_back_confirmed=True,
-            minutes_to_acknowledge=minutes))
+        self._record(
+            ev.CriticalValueAcknowledged(
+                result_id=self.id,
+                critical_id=episode.critical_id,
+                order_id=self.order_id,
+                loinc_code=self.loinc_code,
+                acknowledged_by=acknowledged_by,
+                called_by=called_by,
+                acknowledged_at=acknowledged_at,
+                read_back_confirmed=True,
+                minutes_to_acknowledge=minutes,
+            )
+        )
 
-    def escalate_critical(self, *, critical_id: str | None, tier: int, reason: str | None,
-                          now: datetime) -> None:
+    def escalate_critical(
+        self, *, critical_id: str | None, tier: int, reason: str | None, now: datetime
+    ) -> None:
         if tier < 1:
             raise InvalidInput("tier", "escalation tiers start at 1")
         episode = self._episode(critical_id, "escalate a critical value")
         episode.check_can_move_to("escalated", "be escalated")
         if tier <= episode.tier:
-            raise IllegalTransition("CriticalValue", f"escalated to tier {episode.tier}",
-                                    f"escalate to tier {tier}")
+            raise IllegalTransition(
+                "CriticalValue", f"escalated to tier {episode.tier}", f"escalate to tier {tier}"
+            )
         episode.move_to("escalated", "be escalated")
         episode.tier = tier
-        self._record(ev.CriticalValueEscalated(
-            result_id=self.id, critical_id=episode.critical_id, order_id=self.order_id,
-            loinc_code=self.loinc_code, tier=tier, escalated_at=now, reason=reason))
+        self._record(
+            ev.CriticalValueEscalated(
+                result_id=self.id,
+                critical_id=episode.critical_id,
+                order_id=self.order_id,
+                loinc_code=self.loinc_code,
+                tier=tier,
+                escalated_at=now,
+                reason=reason,
+            )
+        )
 
     def _read(self, test: TestDefinition, value_text: str, unit: str | None) -> None:
         c = self.context
         self.reading = read_value(test, value_text, unit)
-        self.interpretation = interpret(test, self.reading, sex=c.patient_sex,
-                                        date_of_birth=c.patient_date_of_birth, on=c.collected_on)
+        self.interpretation = interpret(
+            test,
+            self.reading,
+            sex=c.patient_sex,
+            date_of_birth=c.patient_date_of_birth,
+            on=c.collected_on,
+        )
 
     def _detect_critical(self, test: TestDefinition, now: datetime) -> None:
         if not self.interpretation.is_critical:
@@ -169,15 +273,34 @@ class Result(Aggregate):
         # derived, so a replayed command yields the same critical id
         critical_id = derived_id(self.id, "critical", str(len(self.criticals) + 1))
         r, c = self.reading, self.context
-        self.criticals.append(CriticalEpisode(critical_id=critical_id,
-                                              flag=self.interpretation.flag,
-                                              value_text=r.value_text, detected_at=now))
-        self._record(ev.CriticalValueDetected(
-            result_id=self.id, critical_id=critical_id, order_id=c.order_id,
-            sample_id=c.sample_id, patient_id=c.patient_id, accession_number=c.accession_number,
-            loinc_code=self.loinc_code, test_name=self.test_name, value_text=r.value_text,
-            unit=r.unit, flag=self.interpretation.flag, priority=c.priority, detected_at=now,
-            value=r.value, critical_low=test.critical_low, critical_high=test.critical_high))
+        self.criticals.append(
+            CriticalEpisode(
+                critical_id=critical_id,
+                flag=self.interpretation.flag,
+                value_text=r.value_text,
+                detected_at=now,
+            )
+        )
+        self._record(
+            ev.CriticalValueDetected(
+                result_id=self.id,
+                critical_id=critical_id,
+                order_id=c.order_id,
+                sample_id=c.sample_id,
+                patient_id=c.patient_id,
+                accession_number=c.accession_number,
+                loinc_code=self.loinc_code,
+                test_name=self.test_name,
+                value_text=r.value_text,
+                unit=r.unit,
+                flag=self.interpretation.flag,
+                priority=c.priority,
+                detected_at=now,
+                value=r.value,
+                critical_low=test.critical_low,
+                critical_high=test.critical_high,
+            )
+        )
 
     def _episode(self, critical_id: str | None, action: str) -> CriticalEpisode:
         """The named episode, or the latest one when the caller does not name it."""
@@ -193,19 +316,32 @@ class Result(Aggregate):
     def snapshot(self) -> dict[str, Any]:
         c, r, i = self.context, self.reading, self.interpretation
         return {
-            "id": self.id, "organization_id": self.organization_id, "status": self.status,
-            "order_id": c.order_id, "sample_id": c.sample_id, "patient_id": c.patient_id,
-            "accession_number": c.accession_number, "priority": c.priority,
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "status": self.status,
+            "order_id": c.order_id,
+            "sample_id": c.sample_id,
+            "patient_id": c.patient_id,
+            "accession_number": c.accession_number,
+            "priority": c.priority,
             "patient_sex": c.patient_sex,
             "patient_date_of_birth": c.patient_date_of_birth.isoformat(),
             "collected_on": c.collected_on.isoformat(),
-            "loinc_code": self.loinc_code, "test_name": self.test_name,
-            "catalog_version": self.catalog_version, "entered_by": self.entered_by,
+            "loinc_code": self.loinc_code,
+            "test_name": self.test_name,
+            "catalog_version": self.catalog_version,
+            "entered_by": self.entered_by,
             "verified_by": self.verified_by,
-            "value": r.value, "value_text": r.value_text, "unit": r.unit,
-            "entered_value_text": r.entered_value_text, "entered_unit": r.entered_unit,
-            "flag": i.flag, "is_critical": i.is_critical, "reference_low": i.reference_low,
-            "reference_high": i.reference_high, "reference_text": i.reference_text,
+            "value": r.value,
+            "value_text": r.value_text,
+            "unit": r.unit,
+            "entered_value_text": r.entered_value_text,
+            "entered_unit": r.entered_unit,
+            "flag": i.flag,
+            "is_critical": i.is_critical,
+            "reference_low": i.reference_low,
+            "reference_high": i.reference_high,
+            "reference_text": i.reference_text,
             "amendments": self.amendments,
             "criticals": [e.to_dict() for e in self.criticals],
         }
@@ -214,23 +350,40 @@ class Result(Aggregate):
     def restore(cls, snapshot: dict[str, Any], *, version: int) -> Self:
         s = snapshot
         result = cls.__new__(cls)
-        Aggregate.__init__(result, id=s["id"], organization_id=s["organization_id"],
-                           status=s["status"], version=version)
+        Aggregate.__init__(
+            result,
+            id=s["id"],
+            organization_id=s["organization_id"],
+            status=s["status"],
+            version=version,
+        )
         result.context = ResultContext(
-            order_id=s["order_id"], sample_id=s["sample_id"], patient_id=s["patient_id"],
-            accession_number=s["accession_number"], priority=s["priority"],
+            order_id=s["order_id"],
+            sample_id=s["sample_id"],
+            patient_id=s["patient_id"],
+            accession_number=s["accession_number"],
+            priority=s["priority"],
             patient_sex=s["patient_sex"],
             patient_date_of_birth=date.fromisoformat(s["patient_date_of_birth"]),
-            collected_on=date.fromisoformat(s["collected_on"]))
+            collected_on=date.fromisoformat(s["collected_on"]),
+        )
         result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
         result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]
         result.verified_by = s["verified_by"]
-        result.reading = Reading(value=s["value"], value_text=s["value_text"], unit=s["unit"],
-                                 entered_value_text=s["entered_value_text"],
-                                 entered_unit=s["entered_unit"])
+        result.reading = Reading(
+            value=s["value"],
+            value_text=s["value_text"],
+            unit=s["unit"],
+            entered_value_text=s["entered_value_text"],
+            entered_unit=s["entered_unit"],
+        )
         result.interpretation = Interpretation(
-            flag=s["flag"], is_critical=s["is_critical"], reference_low=s["reference_low"],
-            reference_high=s["reference_high"], reference_text=s["reference_text"])
+            flag=s["flag"],
+            is_critical=s["is_critical"],
+            reference_low=s["reference_low"],
+            reference_high=s["reference_high"],
+            reference_text=s["reference_text"],
+        )
         result.amendments = list(s["amendments"])
         result.criticals = [CriticalEpisode.from_dict(e) for e in s["criticals"]]
         return result

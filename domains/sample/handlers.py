@@ -13,8 +13,14 @@ from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
-def collect_sample(cmd: CollectSample, uow: AbstractUnitOfWork, *, catalog: Catalog,
-                   accessions: AccessionSource, clock: Clock) -> Outcome:
+def collect_sample(
+    cmd: CollectSample,
+    uow: AbstractUnitOfWork,
+    *,
+    catalog: Catalog,
+    accessions: AccessionSource,
+    clock: Clock,
+) -> Outcome:
     order = uow.repository(Order).get(cmd.organization_id, cmd.order_id)
     samples = uow.repository(Sample)
 
@@ -26,12 +32,23 @@ def collect_sample(cmd: CollectSample, uow: AbstractUnitOfWork, *, catalog: Cata
 
     now = clock.now()
     sample = Sample.collect(
-        id=new_id(), order=order, next_accession=next_accession, specimen_type=cmd.specimen_type,
-        loinc_codes=cmd.loinc_codes, catalog=catalog, collected_at=cmd.collected_at or now,
-        now=now, container=cmd.container, collected_by=cmd.collected_by)
+        id=new_id(),
+        order=order,
+        next_accession=next_accession,
+        specimen_type=cmd.specimen_type,
+        loinc_codes=cmd.loinc_codes,
+        catalog=catalog,
+        collected_at=cmd.collected_at or now,
+        now=now,
+        container=cmd.container,
+        collected_by=cmd.collected_by,
+    )
     samples.add(sample)
-    return {"sample_id": sample.id, "accession_number": sample.accession_number,
-            "loinc_codes": sample.loinc_codes}
+    return {
+        "sample_id": sample.id,
+        "accession_number": sample.accession_number,
+        "loinc_codes": sample.loinc_codes,
+    }
 
 
 def receive_sample(cmd: ReceiveSample, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
@@ -42,8 +59,11 @@ def receive_sample(cmd: ReceiveSample, uow: AbstractUnitOfWork, *, clock: Clock)
 
 def reject_sample(cmd: RejectSample, uow: AbstractUnitOfWork) -> Outcome:
     sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
-    sample.reject(cmd.reason_code, reason_text=cmd.reason_text,
-                  recollection_required=cmd.recollection_required)
+    sample.reject(
+        cmd.reason_code,
+        reason_text=cmd.reason_text,
+        recollection_required=cmd.recollection_required,
+    )
     return {"sample_id": sample.id, "status": sample.status}
 
 

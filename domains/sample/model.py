@@ -15,8 +15,15 @@ from domains.sample.ports import check_accession_number
 from domains.shared.aggregate import Aggregate
 from domains.shared.errors import IllegalTransition, InvalidInput
 
-REJECTION_REASONS = ("hemolyzed", "clotted", "insufficient_quantity", "mislabeled",
-                     "wrong_container", "leaked", "expired")
+REJECTION_REASONS = (
+    "hemolyzed",
+    "clotted",
+    "insufficient_quantity",
+    "mislabeled",
+    "wrong_container",
+    "leaked",
+    "expired",
+)
 CLOCK_SKEW = timedelta(minutes=5)  # handheld collection devices drift; minutes, not hours
 
 
@@ -31,13 +38,27 @@ class Sample(Aggregate):
         "rejected": frozenset(),
     }
 
-    def __init__(self, *, id: str, organization_id: str, order_id: str, patient_id: str,
-                 accession_number: str, specimen_type: str, container: str, priority: str,
-                 tests: list[OrderedTest], collected_at: datetime,
-                 collected_by: str | None = None, received_at: datetime | None = None,
-                 department: str | None = None, bench: str | None = None,
-                 rejection_reason: str | None = None, status: str = "collected",
-                 version: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        id: str,
+        organization_id: str,
+        order_id: str,
+        patient_id: str,
+        accession_number: str,
+        specimen_type: str,
+        container: str,
+        priority: str,
+        tests: list[OrderedTest],
+        collected_at: datetime,
+        collected_by: str | None = None,
+        received_at: datetime | None = None,
+        department: str | None = None,
+        bench: str | None = None,
+        rejection_reason: str | None = None,
+        status: str = "collected",
+        version: int = 0,
+    ) -> None:
         super().__init__(id=id, organization_id=organization_id, status=status, version=version)
         self.order_id = order_id
         self.patient_id = patient_id
@@ -54,10 +75,20 @@ class Sample(Aggregate):
         self.rejection_reason = rejection_reason
 
     @classmethod
-    def collect(cls, *, id: str, order: Order, next_accession: Callable[[], str],
-                specimen_type: str, loinc_codes: list[str], catalog: Catalog,
-                collected_at: datetime, now: datetime, container: str | None = None,
-                collected_by: str | None = None) -> Sample:
+    def collect(
+        cls,
+        *,
+        id: str,
+        order: Order,
+        next_accession: Callable[[], str],
+        specimen_type: str,
+        loinc_codes: list[str],
+        catalog: Catalog,
+        collected_at: datetime,
+        now: datetime,
+        container: str | None = None,
+        collected_by: str | None = None,
+    ) -> Sample:
         """Collect a tube for some (default: all suitable) tests of a confirmed order.
 
         The accession number is drawn only once every check has passed, so refused input
@@ -67,16 +98,33 @@ class Sample(Aggregate):
         tests = _tests_for_specimen(order, specimen_type, loinc_codes, catalog)
         order.check_accepts_samples()
         accession_number = check_accession_number(next_accession())
-        sample = cls(id=id, organization_id=order.organization_id, order_id=order.id,
-                     patient_id=order.patient_id, accession_number=accession_number,
-                     specimen_type=specimen_type, container=container or tests[0].container,
-                     priority=order.priority, tests=tests, collected_at=collected_at,
-                     collected_by=collected_by)
-        sample._record(SampleCollected(
-            sample_id=id, order_id=order.id, patient_id=order.patient_id,
-            accession_number=accession_number, specimen_type=specimen_type,
-            container=sample.container, priority=order.priority, collected_at=collected_at,
-            loinc_codes=sample.loinc_codes, collected_by=collected_by))
+        sample = cls(
+            id=id,
+            organization_id=order.organization_id,
+            order_id=order.id,
+            patient_id=order.patient_id,
+            accession_number=accession_number,
+            specimen_type=specimen_type,
+            container=container or tests[0].container,
+            priority=order.priority,
+            tests=tests,
+            collected_at=collected_at,
+            collected_by=collected_by,
+        )
+        sample._record(
+            SampleCollected(
+                sample_id=id,
+                order_id=order.id,
+                patient_id=order.patient_id,
+                accession_number=accession_number,
+                specimen_type=specimen_type,
+                container=sample.container,
+                priority=order.priority,
+                collected_at=collected_at,
+                loinc_codes=sample.loinc_codes,
+                collected_by=collected_by,
+            )
+        )
         return sample
 
     @property
@@ -86,32 +134,58 @@ class Sample(Aggregate):
     def receive(self, received_at: datetime) -> None:
         self._move_to("received", "be received")
         self.received_at = max(received_at, self.collected_at)
-        self._record(SampleReceived(
-            sample_id=self.id, order_id=self.order_id, accession_number=self.accession_number,
-            specimen_type=self.specimen_type, priority=self.priority,
-            received_at=self.received_at, loinc_codes=self.loinc_codes))
+        self._record(
+            SampleReceived(
+                sample_id=self.id,
+                order_id=self.order_id,
+                accession_number=self.accession_number,
+                specimen_type=self.specimen_type,
+                priority=self.priority,
+                received_at=self.received_at,
+                loinc_codes=self.loinc_codes,
+            )
+        )
 
-    def reject(self, reason_code: str, *, reason_text: str | None = None,
-               recollection_required: bool = True) -> None:
+    def reject(
+        self,
+        reason_code: str,
+        *,
+        reason_text: str | None = None,
+        recollection_required: bool = True,
+    ) -> None:
         if reason_code not in REJECTION_REASONS:
             raise InvalidInput("reason_code", f"must be one of {', '.join(REJECTION_REASONS)}")
         self._move_to("rejected", "be rejected")
         self.rejection_reason = reason_code
-        self._record(SampleRejected(
-            sample_id=self.id, order_id=self.order_id, patient_id=self.patient_id,
-            accession_number=self.accession_number, reason_code=reason_code,
-            recollection_required=recollection_required, reason_text=reason_text))
+        self._record(
+            SampleRejected(
+                sample_id=self.id,
+                order_id=self.order_id,
+                patient_id=self.patient_id,
+                accession_number=self.accession_number,
+                reason_code=reason_code,
+                recollection_required=recollection_required,
+                reason_text=reason_text,
+            )
+        )
 
     def route(self, department: str, bench: str) -> None:
         benches = {(t.department, t.bench) for t in self.tests}
         if (department, bench) not in benches:
-            raise InvalidInput("bench", f"no test on {self.accession_number} runs on "
-                                        f"{department}/{bench}")
+            raise InvalidInput(
+                "bench", f"no test on {self.accession_number} runs on {department}/{bench}"
+            )
         self._move_to("routed", "be routed")
         self.department, self.bench = department, bench
-        self._record(SampleRouted(sample_id=self.id, order_id=self.order_id,
-                                  accession_number=self.accession_number,
-                                  department=department, bench=bench))
+        self._record(
+            SampleRouted(
+                sample_id=self.id,
+                order_id=self.order_id,
+                accession_number=self.accession_number,
+                department=department,
+                bench=bench,
+            )
+        )
 
     def check_accepts_results(self) -> None:
         if self.status not in ("received", "routed"):
@@ -119,14 +193,21 @@ class Sample(Aggregate):
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "id": self.id, "organization_id": self.organization_id, "status": self.status,
-            "order_id": self.order_id, "patient_id": self.patient_id,
-            "accession_number": self.accession_number, "specimen_type": self.specimen_type,
-            "container": self.container, "priority": self.priority,
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "status": self.status,
+            "order_id": self.order_id,
+            "patient_id": self.patient_id,
+            "accession_number": self.accession_number,
+            "specimen_type": self.specimen_type,
+            "container": self.container,
+            "priority": self.priority,
             "tests": [asdict(t) for t in self.tests],
-            "collected_at": self.collected_at.isoformat(), "collected_by": self.collected_by,
+            "collected_at": self.collected_at.isoformat(),
+            "collected_by": self.collected_by,
             "received_at": self.received_at.isoformat() if self.received_at else None,
-            "department": self.department, "bench": self.bench,
+            "department": self.department,
+            "bench": self.bench,
             "rejection_reason": self.rejection_reason,
         }
 
@@ -139,8 +220,9 @@ class Sample(Aggregate):
         return cls(**s, version=version)
 
 
-def _tests_for_specimen(order: Order, specimen_type: str, loinc_codes: list[str],
-                        catalog: Catalog) -> list[OrderedTest]:
+def _tests_for_specimen(
+    order: Order, specimen_type: str, loinc_codes: list[str], catalog: Catalog
+) -> list[OrderedTest]:
     if loinc_codes:
         wanted = [order.test(code, field="loinc_codes") for code in loinc_codes]
         for t in wanted:

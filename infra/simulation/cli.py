@@ -35,8 +35,9 @@ def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") 
 
 def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> None:
     """A lab day end to end: migrate, topics, schemas, relay, simulate, then count on Kafka."""
+    from consumers.flow_reader import read_flows, watermarks
     from infra.db.migrate import upgrade
-    from infra.simulation.summary import count_events, end_offsets, format_counts
+    from infra.simulation.summary import count_events, format_counts
     from producers.registry import SchemaIds, registry_client
     from producers.topics import ensure_topics
 
@@ -45,7 +46,7 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     ensure_topics(settings)
     subjects = SchemaIds(registry_client(settings.schema_registry_url)).register_all()
     console.print(f"schemas registered: {len(subjects)} subjects (FULL_TRANSITIVE)")
-    start = end_offsets(settings.kafka_bootstrap)
+    start = watermarks(settings.kafka_bootstrap)
     relay = _start_relay(settings)
     try:
         began = time.monotonic()
@@ -55,9 +56,10 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     finally:
         relay.terminate()
         relay.wait(timeout=30)
-    counts = count_events(
+    events = read_flows(
         settings.kafka_bootstrap, settings.schema_registry_url, start, set(report.correlation_ids)
     )
+    counts = count_events(events)
     console.rule("a simulated lab day")
     console.print("\n".join(report.lines()))
     console.print(f"wall time         {elapsed:.1f} s (commands + relay to Kafka)")

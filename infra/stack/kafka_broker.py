@@ -71,17 +71,38 @@ class Kafka:
         java = jre.system_java()
         if not (data / "meta.properties").exists():
             proc.run(
-                [java, *HEAP, f"-Dlog4j2.configurationFile={LOG4J2}",
-                 f"-Dkafka.logs.dir={self.paths.logs}", "-cp", f"{libs}/*",
-                 "kafka.tools.StorageTool", "format", "--standalone",
-                 "-t", _cluster_id(), "-c", str(config)],
+                [
+                    java,
+                    *HEAP,
+                    f"-Dlog4j2.configurationFile={LOG4J2}",
+                    f"-Dkafka.logs.dir={self.paths.logs}",
+                    "-cp",
+                    f"{libs}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    _cluster_id(),
+                    "-c",
+                    str(config),
+                ],
                 what="kafka storage format",
             )
         proc.spawn(
-            [java, *HEAP, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError",
-             "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={LOG4J2}",
-             f"-Dkafka.logs.dir={self.paths.logs}", "-cp", f"{libs}/*",
-             MARKER, str(config)],
+            [
+                java,
+                *HEAP,
+                "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={LOG4J2}",
+                f"-Dkafka.logs.dir={self.paths.logs}",
+                "-cp",
+                f"{libs}/*",
+                MARKER,
+                str(config),
+            ],
             pid_file=self.pid_file,
             log_file=self.paths.logs / "kafka.out",  # JVM crashes, before log4j is up
             cwd=self.home,
@@ -98,8 +119,10 @@ class Kafka:
             for jar in libs.glob("*.jar"):
                 jar.unlink()  # another version's jars must not share the class path
         maven = ["mvn", "-q", "-B", "-f", str(POM)]
-        proc.run([*maven, "dependency:copy-dependencies", f"-DoutputDirectory={libs}"],
-                 what="fetching Kafka jars with Maven")
+        proc.run(
+            [*maven, "dependency:copy-dependencies", f"-DoutputDirectory={libs}"],
+            what="fetching Kafka jars with Maven",
+        )
         stamp.write_text(f"{version}\n")
         return libs
 

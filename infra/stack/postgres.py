@@ -75,15 +75,20 @@ class Postgres:
         if shutil.which("pg_ctlcluster") is None or not _bindir().exists():
             proc.apt_install(["postgresql", "postgresql-contrib"])
         self._link_log()
-        clusters = [line.split() for line in proc.run(["pg_lsclusters", "-h"], what="pg_lsclusters")
-                    .splitlines()]
+        clusters = [
+            line.split()
+            for line in proc.run(["pg_lsclusters", "-h"], what="pg_lsclusters").splitlines()
+        ]
         mine = [row for row in clusters if row[:2] == [PG_VERSION, CLUSTER]]
         if not mine:
-            proc.run(proc.as_root(["pg_createcluster", PG_VERSION, CLUSTER]),
-                     what="pg_createcluster")
+            proc.run(
+                proc.as_root(["pg_createcluster", PG_VERSION, CLUSTER]), what="pg_createcluster"
+            )
         if not mine or mine[0][3] != "online":
-            proc.run(proc.as_root(["pg_ctlcluster", PG_VERSION, CLUSTER, "start"]),
-                     what="pg_ctlcluster start")
+            proc.run(
+                proc.as_root(["pg_ctlcluster", PG_VERSION, CLUSTER, "start"]),
+                what="pg_ctlcluster start",
+            )
             # Remember that `up` started it, so `down` stops only what `up` started.
             (self.paths.run / "postgres.started").touch()
         if not all(self._answers(db) for db in self.databases):
@@ -99,8 +104,25 @@ class Postgres:
 
     def _psql(self, sql: str) -> str:
         return proc.run(
-            proc.as_root(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A", "-t",
-                          "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c", sql]),
+            proc.as_root(
+                [
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    "psql",
+                    "-X",
+                    "-q",
+                    "-A",
+                    "-t",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    sql,
+                ]
+            ),
             what="psql as postgres",
         )
 
@@ -130,8 +152,9 @@ class Postgres:
         marker = self.paths.run / "postgres.started"
         if not marker.exists():
             return False  # a cluster we did not start (shared machine): leave it running
-        proc.run(proc.as_root(["pg_ctlcluster", PG_VERSION, CLUSTER, "stop"]),
-                 what="pg_ctlcluster stop")
+        proc.run(
+            proc.as_root(["pg_ctlcluster", PG_VERSION, CLUSTER, "stop"]), what="pg_ctlcluster stop"
+        )
         marker.unlink()
         return True
 

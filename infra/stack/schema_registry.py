@@ -22,9 +22,7 @@ from infra.stack.common import STACK_DIR, StackError, StackPaths, host_port
 VERSION = "3.3.3"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
 TARBALL = f"apicurio-registry-app-{VERSION}-all.tar.gz"
-M2_TARBALL = (
-    Path.home() / ".m2/repository/io/apicurio/apicurio-registry-app" / VERSION / TARBALL
-)
+M2_TARBALL = Path.home() / ".m2/repository/io/apicurio/apicurio-registry-app" / VERSION / TARBALL
 MARKER = "quarkus-run.jar"
 REGISTRY_DATABASE = "registry"
 
@@ -104,8 +102,16 @@ class SchemaRegistry:
             "APICURIO_REST_DELETION_GROUP_ENABLED": "true",
         }
         proc.spawn(
-            [java, "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError",
-             f"-Djava.io.tmpdir={self.home / 'tmp'}", "-jar", MARKER],
+            [
+                java,
+                "-Xms128m",
+                "-Xmx512m",
+                "-XX:+UseSerialGC",
+                "-XX:+ExitOnOutOfMemoryError",
+                f"-Djava.io.tmpdir={self.home / 'tmp'}",
+                "-jar",
+                MARKER,
+            ],
             pid_file=self.pid_file,
             log_file=self.log_file,
             cwd=self.home,
@@ -119,8 +125,16 @@ class SchemaRegistry:
         if not tarball.exists():
             downloads = self.paths.home / "downloads"
             proc.run(
-                ["mvn", "-q", "-B", "-f", str(STACK_DIR / "kafka" / "pom.xml"), "dependency:copy",
-                 f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={downloads}"],
+                [
+                    "mvn",
+                    "-q",
+                    "-B",
+                    "-f",
+                    str(STACK_DIR / "kafka" / "pom.xml"),
+                    "dependency:copy",
+                    f"-Dartifact={ARTIFACT}",
+                    f"-DoutputDirectory={downloads}",
+                ],
                 what="fetching Apicurio Registry with Maven",
             )
             tarball = downloads / TARBALL

@@ -20,8 +20,12 @@ Report = Callable[[str], None]
 def all_services(settings: Settings) -> list[Service]:
     """Start order: the registry stores its schemas in Postgres, so Postgres comes first."""
     paths = StackPaths(settings.stack_home)
-    return [Postgres(settings, paths), Redis(settings, paths), Kafka(settings, paths),
-            SchemaRegistry(settings, paths)]
+    return [
+        Postgres(settings, paths),
+        Redis(settings, paths),
+        Kafka(settings, paths),
+        SchemaRegistry(settings, paths),
+    ]
 
 
 @contextmanager
@@ -58,8 +62,10 @@ def up(settings: Settings, report: Report) -> None:
             if service.name in launched:
                 wait_until(service)
                 # Launches overlap, so the time is since this `up` began, not per service.
-                report(f"{service.name:<9} up on {service.address} "
-                       f"(ready at +{time.monotonic() - began:.1f}s)")
+                report(
+                    f"{service.name:<9} up on {service.address} "
+                    f"(ready at +{time.monotonic() - began:.1f}s)"
+                )
 
 
 def _timed(report: Report, service: Service, action: Callable[[], None]) -> None:

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from consumers.flow_reader import read_flows, watermarks
 from domains.catalog.model import load_catalog
 from infra.bootstrap import bootstrap
 from infra.relay_cli import build_relay
 from infra.settings import Settings
 from infra.simulation.journey import Visit, VisitPlan
 from infra.simulation.people import synthetic_patient
-from infra.simulation.summary import end_offsets, read_events
 
 pytestmark = pytest.mark.integration
 POTASSIUM = "2823-3"
@@ -40,7 +40,7 @@ def published_visit(stack: Settings, fresh_database_url: str) -> dict[str, Any]:
         amend_after_sign=False,
         placer_order_number="HIS-FLOW-1",
     )
-    start = end_offsets(settings.kafka_bootstrap)
+    start = watermarks(settings.kafka_bootstrap)
     outcome = Visit(
         bootstrap(settings, catalog=catalog).handle, catalog, "org-flow", plan, rng, today
     ).run()
@@ -49,9 +49,12 @@ def published_visit(stack: Settings, fresh_database_url: str) -> dict[str, Any]:
         relay.drain()
     finally:
         relay.close()
-    events = read_events(
-        settings.kafka_bootstrap, settings.schema_registry_url, start, {outcome.correlation_id}
-    )
+    events = [
+        (e.topic, e.key, e.record)
+        for e in read_flows(
+            settings.kafka_bootstrap, settings.schema_registry_url, start, {outcome.correlation_id}
+        )
+    ]
     engine = create_engine(fresh_database_url)
     with engine.connect() as conn:
         commands = conn.execute(

@@ -49,8 +49,10 @@ class FakeRepository(AbstractRepository[A]):
         ]
         # aggregates added in this transaction are visible to it, as in SQL after a flush
         found += [
-            a for a in self.seen.values()
-            if a.id not in self.rows and a.organization_id == organization_id
+            a
+            for a in self.seen.values()
+            if a.id not in self.rows
+            and a.organization_id == organization_id
             and all(a.snapshot().get(k) == v for k, v in equals.items())
         ]
         return found
@@ -82,23 +84,30 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
 
-    def _persist(self, changed: list[Aggregate], envelopes: list[EventEnvelope],
-                 command: Command, outcome: Outcome) -> None:
+    def _persist(
+        self,
+        changed: list[Aggregate],
+        envelopes: list[EventEnvelope],
+        command: Command,
+        outcome: Outcome,
+    ) -> None:
         for aggregate in changed:  # check everything first: all or nothing
             row = self.tables.get(aggregate.aggregate_type, {}).get(aggregate.id)
             if (row[2] if row else 0) != aggregate.version:
-                raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id,
-                                          aggregate.version)
+                raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
         for aggregate in changed:
             snapshot = json.loads(json.dumps(aggregate.snapshot()))  # proves it is JSON-able
             for key in aggregate.lookup_fields:
                 assert snapshot[key] is None or isinstance(snapshot[key], str), key
             self.tables.setdefault(aggregate.aggregate_type, {})[aggregate.id] = (
-                aggregate.organization_id, snapshot,
-                aggregate.version + len(aggregate.pending_events))
+                aggregate.organization_id,
+                snapshot,
+                aggregate.version + len(aggregate.pending_events),
+            )
         self.committed.extend(envelopes)
         self.outcomes[(command.organization_id, command.command_id)] = json.loads(
-            json.dumps(outcome))
+            json.dumps(outcome)
+        )
 
     def rollback(self) -> None:
         self._repositories = {}
@@ -174,8 +183,9 @@ def shared_catalog() -> Catalog:
 class FakeApp:
     """The real MessageBus and handler table, wired with fakes: what a unit test drives."""
 
-    def __init__(self, *, allow_self_verification: bool = False,
-                 catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, *, allow_self_verification: bool = False, catalog: Catalog | None = None
+    ) -> None:
         self.uow = FakeUnitOfWork()
         self.clock = FakeClock()
         self.vault = FakeVault()
@@ -184,10 +194,15 @@ class FakeApp:
         self.catalog = catalog or shared_catalog()
         self.bus = MessageBus(
             lambda: self.uow,
-            command_handlers(catalog=self.catalog, aadhaar_vault=self.vault,
-                             mrn_source=self.mrns, accession_source=self.accessions,
-                             clock=self.clock,
-                             allow_self_verification=allow_self_verification))
+            command_handlers(
+                catalog=self.catalog,
+                aadhaar_vault=self.vault,
+                mrn_source=self.mrns,
+                accession_source=self.accessions,
+                clock=self.clock,
+                allow_self_verification=allow_self_verification,
+            ),
+        )
 
     def handle(self, command: Command) -> Outcome:
         return self.bus.handle(command)

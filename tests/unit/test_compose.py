@@ -53,7 +53,10 @@ def test_credentials_and_databases_match(compose: dict[str, Any], defaults: Sett
     db = make_url(defaults.database_url)
     env = compose["services"]["postgres"]["environment"]
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], env["POSTGRES_DB"]) == (
-        db.username, db.password, db.database)
+        db.username,
+        db.password,
+        db.database,
+    )
     registry_env = compose["services"]["registry"]["environment"]
     assert registry_env["APICURIO_STORAGE_KIND"] == "sql"
     assert registry_env["APICURIO_STORAGE_SQL_KIND"] == "postgresql"
@@ -72,11 +75,17 @@ def test_app_env_names_are_settings_fields(compose: dict[str, Any], defaults: Se
     env = compose["x-lis-env"]
     fields = {f"LIS_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields
-    assert set(env) == {"LIS_DATABASE_URL", "LIS_KAFKA_BOOTSTRAP", "LIS_SCHEMA_REGISTRY_URL",
-                        "LIS_REDIS_URL"}
+    assert set(env) == {
+        "LIS_DATABASE_URL",
+        "LIS_KAFKA_BOOTSTRAP",
+        "LIS_SCHEMA_REGISTRY_URL",
+        "LIS_REDIS_URL",
+    }
     # Same credentials and paths as the defaults; only hosts differ inside the network.
     assert make_url(env["LIS_DATABASE_URL"]).set(host="127.0.0.1") == make_url(
-        defaults.database_url)
-    assert urlsplit(env["LIS_SCHEMA_REGISTRY_URL"]).path == urlsplit(
-        defaults.schema_registry_url).path
+        defaults.database_url
+    )
+    assert (
+        urlsplit(env["LIS_SCHEMA_REGISTRY_URL"]).path == urlsplit(defaults.schema_registry_url).path
+    )
     assert urlsplit(env["LIS_REDIS_URL"]).path == urlsplit(defaults.redis_url).path

@@ -78,13 +78,13 @@ class TestReferenceRangesBySexAndAge:
 
 
 class TestFlaggingAValue:
-    @pytest.mark.parametrize(("value", "flag"), [
-        ("2.5", "LL"), ("3.2", "L"), ("4.0", "N"), ("5.5", "H"), ("6.5", "HH")])
+    @pytest.mark.parametrize(
+        ("value", "flag"), [("2.5", "LL"), ("3.2", "L"), ("4.0", "N"), ("5.5", "H"), ("6.5", "HH")]
+    )
     def test_potassium_flags(self, catalog: Catalog, value: str, flag: str) -> None:
         k = catalog.get("2823-3")
         reading = read_value(k, value, "mmol/L")
-        got = interpret(k, reading, sex="male", date_of_birth=date(1980, 1, 1),
-                        on=date(2024, 1, 1))
+        got = interpret(k, reading, sex="male", date_of_birth=date(1980, 1, 1), on=date(2024, 1, 1))
         assert got.flag == flag
         assert got.is_critical == (flag in ("LL", "HH"))
 
@@ -108,8 +108,9 @@ class TestFlaggingAValue:
     ) -> None:
         hbsag = catalog.get("5196-1")
         reading = read_value(hbsag, "reactive", None)
-        got = interpret(hbsag, reading, sex="male", date_of_birth=date(1980, 1, 1),
-                        on=date(2024, 1, 1))
+        got = interpret(
+            hbsag, reading, sex="male", date_of_birth=date(1980, 1, 1), on=date(2024, 1, 1)
+        )
         assert (reading.value_text, got.flag) == ("Reactive", "A")
 
     def test_the_value_as_entered_keeps_its_precision(self, catalog: Catalog) -> None:

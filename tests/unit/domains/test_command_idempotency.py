@@ -10,8 +10,14 @@ from tests.unit.fakes import FakeApp
 
 def _register(org: str, command_id: str, given: str) -> RegisterPatient:
     return RegisterPatient(
-        organization_id=org, user_id="desk-1", command_id=command_id, family_name="Rao",
-        given_name=given, date_of_birth=date(1990, 1, 2), sex="male")
+        organization_id=org,
+        user_id="desk-1",
+        command_id=command_id,
+        family_name="Rao",
+        given_name=given,
+        date_of_birth=date(1990, 1, 2),
+        sex="male",
+    )
 
 
 def test_resending_a_command_returns_the_first_outcome_and_records_no_new_event() -> None:

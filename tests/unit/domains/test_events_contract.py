@@ -17,8 +17,14 @@ DESIGN_TYPES = {
     "Patient": {"PATIENT_CREATED", "PATIENT_UPDATED", "PATIENT_DELETED"},
     "Order": {"ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_CANCELLED", "ORDER_COMPLETED"},
     "Sample": {"SAMPLE_COLLECTED", "SAMPLE_RECEIVED", "SAMPLE_REJECTED", "SAMPLE_ROUTED"},
-    "Result": {"RESULT_ENTERED", "RESULT_VERIFIED", "RESULT_AMENDED", "CRITICAL_VALUE_DETECTED",
-               "CRITICAL_VALUE_ACKNOWLEDGED", "CRITICAL_VALUE_ESCALATED"},
+    "Result": {
+        "RESULT_ENTERED",
+        "RESULT_VERIFIED",
+        "RESULT_AMENDED",
+        "CRITICAL_VALUE_DETECTED",
+        "CRITICAL_VALUE_ACKNOWLEDGED",
+        "CRITICAL_VALUE_ESCALATED",
+    },
     "Report": {"REPORT_GENERATED", "REPORT_SIGNED", "REPORT_DELIVERED"},
     "Payment": {"PAYMENT_RECEIVED", "PAYMENT_FAILED"},
     "Notification": {"NOTIFICATION_SENT", "NOTIFICATION_FAILED"},
@@ -26,8 +32,9 @@ DESIGN_TYPES = {
 
 
 def test_every_design_event_type_has_exactly_one_class_on_its_topic() -> None:
-    by_aggregate = {a: {e.event_type for e in ALL_EVENTS if e.aggregate_type == a}
-                    for a in TOPIC_BY_AGGREGATE}
+    by_aggregate = {
+        a: {e.event_type for e in ALL_EVENTS if e.aggregate_type == a} for a in TOPIC_BY_AGGREGATE
+    }
     assert by_aggregate == DESIGN_TYPES
     assert len(EVENT_BY_TYPE) == len(ALL_EVENTS)
 

@@ -29,8 +29,9 @@ def test_mrns_carry_a_luhn_check_digit() -> None:
     assert not luhn_valid(mrn[:-1] + str((int(mrn[-1]) + 1) % 10))
 
 
-@pytest.mark.parametrize("raw", ["+91 98765 43210", "09876543210", "9876543210",
-                                 "+919876543210", "98765-43210"])
+@pytest.mark.parametrize(
+    "raw", ["+91 98765 43210", "09876543210", "9876543210", "+919876543210", "98765-43210"]
+)
 def test_indian_mobiles_are_stored_as_e164(raw: str) -> None:
     assert normalize_mobile(raw) == "+919876543210"
 

@@ -34,16 +34,25 @@ Build = Callable[[FakeApp, dict[str, Any]], Command]
 
 
 def _register(**kw: Any) -> Build:
-    base = {"family_name": "Sharma", "given_name": "Priya", "date_of_birth": date(1985, 3, 14),
-            "sex": "female"}
+    base = {
+        "family_name": "Sharma",
+        "given_name": "Priya",
+        "date_of_birth": date(1985, 3, 14),
+        "sex": "female",
+    }
     return lambda app, flow: RegisterPatient(organization_id=ORG, **{**base, **kw})
 
 
 def _place(**kw: Any) -> Build:
     def build(app: FakeApp, flow: dict[str, Any]) -> Command:
-        base = {"patient_id": flow["patient_id"], "placer_order_number": "HIS-9",
-                "loinc_codes": [POTASSIUM], "ordering_clinician_name": "Dr. Rao"}
+        base = {
+            "patient_id": flow["patient_id"],
+            "placer_order_number": "HIS-9",
+            "loinc_codes": [POTASSIUM],
+            "ordering_clinician_name": "Dr. Rao",
+        }
         return PlaceOrder(organization_id=ORG, **{**base, **kw})
+
     return build
 
 
@@ -70,41 +79,93 @@ CASES: list[tuple[str, Build, str]] = [
     ("place: bad priority", _place(priority="asap"), "priority"),
     ("place: no placer number", _place(placer_order_number=" "), "placer_order_number"),
     ("place: no clinician", _place(ordering_clinician_name=""), "ordering_clinician_name"),
-    ("place: bad clinician contact", _place(ordering_clinician_contact="12"),
-     "ordering_clinician_contact"),
+    (
+        "place: bad clinician contact",
+        _place(ordering_clinician_contact="12"),
+        "ordering_clinician_contact",
+    ),
     ("cancel: no reason", _on(CancelOrder, "order_id", reason=""), "reason"),
-    ("collect: wrong specimen", _on(CollectSample, "order_id", specimen_type="urine"),
-     "specimen_type"),
-    ("collect: test not ordered", _on(CollectSample, "order_id", specimen_type="serum",
-                                      loinc_codes=["2951-2"]), "loinc_codes"),
-    ("reject: uncoded reason", _on(RejectSample, "sample_id", reason_code="dropped"),
-     "reason_code"),
+    (
+        "collect: wrong specimen",
+        _on(CollectSample, "order_id", specimen_type="urine"),
+        "specimen_type",
+    ),
+    (
+        "collect: test not ordered",
+        _on(CollectSample, "order_id", specimen_type="serum", loinc_codes=["2951-2"]),
+        "loinc_codes",
+    ),
+    (
+        "reject: uncoded reason",
+        _on(RejectSample, "sample_id", reason_code="dropped"),
+        "reason_code",
+    ),
     ("route: wrong bench", _on(RouteSample, "sample_id", department="x", bench="y"), "bench"),
-    ("enter: not a number", _on(EnterResult, "fresh_sample_id", loinc_code=POTASSIUM,
-                                value_text="high", unit="mmol/L"), "value_text"),
-    ("enter: wrong unit", _on(EnterResult, "fresh_sample_id", loinc_code=POTASSIUM, value_text="4",
-                              unit="mg/dL"), "unit"),
-    ("enter: unknown test", _on(EnterResult, "fresh_sample_id", loinc_code="0-0", value_text="4"),
-     "loinc_code"),
-    ("enter: test not on sample", _on(EnterResult, "fresh_sample_id", loinc_code="2951-2",
-                                      value_text="140", unit="mmol/L"), "loinc_code"),
+    (
+        "enter: not a number",
+        _on(EnterResult, "fresh_sample_id", loinc_code=POTASSIUM, value_text="high", unit="mmol/L"),
+        "value_text",
+    ),
+    (
+        "enter: wrong unit",
+        _on(EnterResult, "fresh_sample_id", loinc_code=POTASSIUM, value_text="4", unit="mg/dL"),
+        "unit",
+    ),
+    (
+        "enter: unknown test",
+        _on(EnterResult, "fresh_sample_id", loinc_code="0-0", value_text="4"),
+        "loinc_code",
+    ),
+    (
+        "enter: test not on sample",
+        _on(EnterResult, "fresh_sample_id", loinc_code="2951-2", value_text="140", unit="mmol/L"),
+        "loinc_code",
+    ),
     ("verify: anonymous", _on(VerifyResult, "result_id"), "user_id"),
-    ("amend: no reason", _on(AmendResult, "result_id", value_text="4", unit="mmol/L",
-                             reason=" "), "reason"),
-    ("amend: wrong unit", _on(AmendResult, "result_id", value_text="4", unit="g/L",
-                              reason="x"), "unit"),
-    ("acknowledge: no read-back", _on(AcknowledgeCriticalValue, "result_id",
-                                      acknowledged_by="Dr. Rao", called_by="tech",
-                                      read_back_confirmed=False), "read_back_confirmed"),
-    ("acknowledge: nobody took the call", _on(AcknowledgeCriticalValue, "result_id",
-                                              acknowledged_by=" ", called_by="tech",
-                                              read_back_confirmed=True), "acknowledged_by"),
+    (
+        "amend: no reason",
+        _on(AmendResult, "result_id", value_text="4", unit="mmol/L", reason=" "),
+        "reason",
+    ),
+    (
+        "amend: wrong unit",
+        _on(AmendResult, "result_id", value_text="4", unit="g/L", reason="x"),
+        "unit",
+    ),
+    (
+        "acknowledge: no read-back",
+        _on(
+            AcknowledgeCriticalValue,
+            "result_id",
+            acknowledged_by="Dr. Rao",
+            called_by="tech",
+            read_back_confirmed=False,
+        ),
+        "read_back_confirmed",
+    ),
+    (
+        "acknowledge: nobody took the call",
+        _on(
+            AcknowledgeCriticalValue,
+            "result_id",
+            acknowledged_by=" ",
+            called_by="tech",
+            read_back_confirmed=True,
+        ),
+        "acknowledged_by",
+    ),
     ("escalate: tier 0", _on(EscalateCriticalValue, "result_id", tier=0), "tier"),
-    ("sign: no pathologist", _on(SignReport, "report_id", pathologist_name=""),
-     "pathologist_name"),
+    ("sign: no pathologist", _on(SignReport, "report_id", pathologist_name=""), "pathologist_name"),
     ("deliver: nobody", _on(DeliverReport, "report_id", recipients=[]), "recipients"),
-    ("deliver: sms without number", _on(DeliverReport, "report_id", recipients=[
-        Recipient(role="patient", name="Priya", channel="sms")]), "recipients"),
+    (
+        "deliver: sms without number",
+        _on(
+            DeliverReport,
+            "report_id",
+            recipients=[Recipient(role="patient", name="Priya", channel="sms")],
+        ),
+        "recipients",
+    ),
     ("amend report: no reason", _on(AmendReport, "order_id", reason=""), "reason"),
 ]
 
@@ -113,18 +174,22 @@ CASES: list[tuple[str, Build, str]] = [
 def flow(app: FakeApp) -> dict[str, Any]:
     """A verified critical potassium with a generated, signed report: every id a command needs."""
     flow = result(app, value="6.8", verify=True, mobile=None)
-    flow["report_id"] = app.handle(GenerateReport(organization_id=ORG,
-                                                  order_id=flow["order_id"]))["report_id"]
-    app.handle(SignReport(organization_id=ORG, report_id=flow["report_id"],
-                          pathologist_name="Dr. Iyer"))
+    flow["report_id"] = app.handle(GenerateReport(organization_id=ORG, order_id=flow["order_id"]))[
+        "report_id"
+    ]
+    app.handle(
+        SignReport(organization_id=ORG, report_id=flow["report_id"], pathologist_name="Dr. Iyer")
+    )
     flow["fresh_sample_id"] = received_sample(app, order(app, flow["patient_id"]))
     return flow
 
 
-@pytest.mark.parametrize(("build", "field"), [(b, f) for _, b, f in CASES],
-                         ids=[name for name, _, _ in CASES])
-def test_invalid_input_names_the_field_and_commits_nothing(app: FakeApp, flow: dict[str, Any],
-                                                           build: Build, field: str) -> None:
+@pytest.mark.parametrize(
+    ("build", "field"), [(b, f) for _, b, f in CASES], ids=[name for name, _, _ in CASES]
+)
+def test_invalid_input_names_the_field_and_commits_nothing(
+    app: FakeApp, flow: dict[str, Any], build: Build, field: str
+) -> None:
     before = list(app.uow.committed)
     tables = {k: dict(v) for k, v in app.uow.tables.items()}
     with pytest.raises(InvalidInput) as err:
@@ -137,16 +202,23 @@ def test_invalid_input_names_the_field_and_commits_nothing(app: FakeApp, flow: d
 def test_commands_that_take_no_free_input_still_refuse_unknown_ids(app: FakeApp) -> None:
     from domains.shared.errors import NotFound
 
-    for command in (DeletePatient(organization_id=ORG, patient_id="nope"),
-                    ReceiveSample(organization_id=ORG, sample_id="nope")):
+    for command in (
+        DeletePatient(organization_id=ORG, patient_id="nope"),
+        ReceiveSample(organization_id=ORG, sample_id="nope"),
+    ):
         with pytest.raises(NotFound):
             app.handle(command)
     assert app.uow.committed == []
 
 
 def test_a_replayed_command_returns_the_first_outcome_and_changes_nothing(app: FakeApp) -> None:
-    command = RegisterPatient(organization_id=ORG, family_name="Rao", given_name="Kiran",
-                              date_of_birth=date(1970, 1, 1), sex="male")
+    command = RegisterPatient(
+        organization_id=ORG,
+        family_name="Rao",
+        given_name="Kiran",
+        date_of_birth=date(1970, 1, 1),
+        sex="male",
+    )
     assert app.handle(command) == app.handle(command)
     assert len(app.uow.committed) == 1
     register(app, allow_duplicate=True)

@@ -37,9 +37,15 @@ class TestPlacingAnOrder:
     ) -> None:
         patient_id = register(app)["patient_id"]
         first = order(app, patient_id, confirm=False, placer_order_number="HIS-1")
-        again = app.handle(PlaceOrder(organization_id=ORG, patient_id=patient_id,
-                                      placer_order_number="HIS-1", loinc_codes=[POTASSIUM],
-                                      ordering_clinician_name="Dr. Rao"))
+        again = app.handle(
+            PlaceOrder(
+                organization_id=ORG,
+                patient_id=patient_id,
+                placer_order_number="HIS-1",
+                loinc_codes=[POTASSIUM],
+                ordering_clinician_name="Dr. Rao",
+            )
+        )
         assert again == {"order_id": first, "placer_order_number": "HIS-1", "created": False}
         assert len(app.uow.events(OrderCreated)) == 1
 
@@ -92,8 +98,16 @@ class TestCompletingAnOrder:
         order_id = order(app, register(app)["patient_id"], POTASSIUM, SODIUM)
         sample_id = received_sample(app, order_id)
         for code in (POTASSIUM, SODIUM):
-            app.handle(EnterResult(organization_id=ORG, user_id="tech-1", sample_id=sample_id,
-                                   loinc_code=code, value_text="4", unit="mmol/L"))
+            app.handle(
+                EnterResult(
+                    organization_id=ORG,
+                    user_id="tech-1",
+                    sample_id=sample_id,
+                    loinc_code=code,
+                    value_text="4",
+                    unit="mmol/L",
+                )
+            )
         [first, _] = [e.result_id for e in app.uow.events(ResultEntered)]
         app.handle(VerifyResult(organization_id=ORG, user_id="path-1", result_id=first))
         with pytest.raises(IllegalTransition) as err:

@@ -77,8 +77,14 @@ class TestRegisteringAPatient:
 class TestUpdatingAPatient:
     def test_an_update_publishes_the_changed_fields_and_the_whole_state(self, app: FakeApp) -> None:
         patient_id = register(app)["patient_id"]
-        outcome = app.handle(UpdatePatient(organization_id=ORG, patient_id=patient_id,
-                                           email="p.sharma@example.in", aadhaar=AADHAAR))
+        outcome = app.handle(
+            UpdatePatient(
+                organization_id=ORG,
+                patient_id=patient_id,
+                email="p.sharma@example.in",
+                aadhaar=AADHAAR,
+            )
+        )
         assert outcome["changed_fields"] == ["email", "aadhaar"]
         [updated] = app.uow.events(PatientUpdated)
         assert updated.family_name == "Sharma"
@@ -108,8 +114,11 @@ class TestUpdatingAPatient:
         with app.uow.fork() as other:
             stale = other.repository(Patient).get(ORG, patient_id)
             stale.delete("stale writer")
-            app.handle(UpdatePatient(organization_id=ORG, patient_id=patient_id,
-                                     date_of_birth=date(1985, 3, 15)))
+            app.handle(
+                UpdatePatient(
+                    organization_id=ORG, patient_id=patient_id, date_of_birth=date(1985, 3, 15)
+                )
+            )
             with pytest.raises(ConcurrencyConflict):
                 other.commit(DeletePatient(organization_id=ORG, patient_id=patient_id), {})
         assert app.uow.events(PatientDeleted) == []

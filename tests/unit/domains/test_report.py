@@ -18,8 +18,7 @@ from tests.unit.fakes import FakeApp
 
 
 def generate(app: FakeApp, order_id: str) -> str:
-    report_id: str = app.handle(GenerateReport(organization_id=ORG,
-                                               order_id=order_id))["report_id"]
+    report_id: str = app.handle(GenerateReport(organization_id=ORG, order_id=order_id))["report_id"]
     return report_id
 
 
@@ -51,13 +50,26 @@ class TestSigningAndDelivering:
     def test_a_signed_report_is_delivered_once_per_recipient(self, app: FakeApp) -> None:
         flow = result(app, verify=True)
         report_id = generate(app, flow["order_id"])
-        app.handle(SignReport(organization_id=ORG, report_id=report_id,
-                              pathologist_name="Dr. Iyer, MD"))
-        app.handle(DeliverReport(organization_id=ORG, report_id=report_id, recipients=[
-            Recipient(role="patient", name="Priya Sharma", channel="sms",
-                      destination="9876543210"),
-            Recipient(role="ordering_clinician", name="Dr. Rao", channel="email",
-                      destination="rao@clinic.in")]))
+        app.handle(
+            SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Dr. Iyer, MD")
+        )
+        app.handle(
+            DeliverReport(
+                organization_id=ORG,
+                report_id=report_id,
+                recipients=[
+                    Recipient(
+                        role="patient", name="Priya Sharma", channel="sms", destination="9876543210"
+                    ),
+                    Recipient(
+                        role="ordering_clinician",
+                        name="Dr. Rao",
+                        channel="email",
+                        destination="rao@clinic.in",
+                    ),
+                ],
+            )
+        )
         assert app.uow.events(ReportSigned)[0].signed_by == "Dr. Iyer, MD"
         delivered = app.uow.events(ReportDelivered)
         assert [d.destination_masked for d in delivered] == ["+91XXXXXX3210", "r***@clinic.in"]
@@ -65,8 +77,13 @@ class TestSigningAndDelivering:
     def test_an_unsigned_report_cannot_be_delivered(self, app: FakeApp) -> None:
         report_id = generate(app, result(app, verify=True)["order_id"])
         with pytest.raises(IllegalTransition):
-            app.handle(DeliverReport(organization_id=ORG, report_id=report_id, recipients=[
-                Recipient(role="patient", name="Priya", channel="portal")]))
+            app.handle(
+                DeliverReport(
+                    organization_id=ORG,
+                    report_id=report_id,
+                    recipients=[Recipient(role="patient", name="Priya", channel="portal")],
+                )
+            )
 
 
 class TestAmendedReports:
@@ -76,10 +93,20 @@ class TestAmendedReports:
         flow = result(app, value="4.2", verify=True)
         report_id = generate(app, flow["order_id"])
         app.handle(SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Iyer"))
-        app.handle(AmendResult(organization_id=ORG, result_id=flow["result_id"],
-                               value_text="4.8", unit="mmol/L", reason="re-run"))
-        outcome = app.handle(AmendReport(organization_id=ORG, order_id=flow["order_id"],
-                                         reason="potassium corrected"))
+        app.handle(
+            AmendResult(
+                organization_id=ORG,
+                result_id=flow["result_id"],
+                value_text="4.8",
+                unit="mmol/L",
+                reason="re-run",
+            )
+        )
+        outcome = app.handle(
+            AmendReport(
+                organization_id=ORG, order_id=flow["order_id"], reason="potassium corrected"
+            )
+        )
         assert (outcome["report_version"], outcome["status"]) == (2, "generated")
         amended = app.uow.events(ReportGenerated)[-1]
         assert amended.amendment_reason == "potassium corrected"

@@ -22,8 +22,9 @@ from tests.unit.fakes import FakeApp
 
 
 def collect(app: FakeApp, order_id: str, specimen_type: str = "serum", **kw: object) -> str:
-    outcome = app.handle(CollectSample(organization_id=ORG, order_id=order_id,
-                                       specimen_type=specimen_type, **kw))  # type: ignore[arg-type]
+    outcome = app.handle(
+        CollectSample(organization_id=ORG, order_id=order_id, specimen_type=specimen_type, **kw)
+    )  # type: ignore[arg-type]
     sample_id: str = outcome["sample_id"]
     return sample_id
 
@@ -71,8 +72,14 @@ class TestCollectingASample:
 class TestReceivingRejectingAndRouting:
     def test_a_received_sample_is_routed_to_a_bench_of_its_tests(self, app: FakeApp) -> None:
         sample_id = received_sample(app, order(app, register(app)["patient_id"]))
-        app.handle(RouteSample(organization_id=ORG, sample_id=sample_id,
-                               department="biochemistry", bench="chemistry-analyzer"))
+        app.handle(
+            RouteSample(
+                organization_id=ORG,
+                sample_id=sample_id,
+                department="biochemistry",
+                bench="chemistry-analyzer",
+            )
+        )
         assert app.uow.events(SampleRouted)[0].bench == "chemistry-analyzer"
         assert app.load(Sample, sample_id).status == "routed"
 
@@ -81,8 +88,14 @@ class TestReceivingRejectingAndRouting:
     ) -> None:
         sample_id = received_sample(app, order(app, register(app)["patient_id"]))
         with pytest.raises(InvalidInput) as err:
-            app.handle(RouteSample(organization_id=ORG, sample_id=sample_id,
-                                   department="haematology", bench="cbc-analyzer"))
+            app.handle(
+                RouteSample(
+                    organization_id=ORG,
+                    sample_id=sample_id,
+                    department="haematology",
+                    bench="cbc-analyzer",
+                )
+            )
         assert err.value.field == "bench"
 
     def test_a_sample_is_rejected_with_a_coded_reason(self, app: FakeApp) -> None:
@@ -101,8 +114,14 @@ class TestReceivingRejectingAndRouting:
     def test_a_collected_sample_cannot_be_routed_before_it_is_received(self, app: FakeApp) -> None:
         sample_id = collect(app, order(app, register(app)["patient_id"]))
         with pytest.raises(IllegalTransition):
-            app.handle(RouteSample(organization_id=ORG, sample_id=sample_id,
-                                   department="biochemistry", bench="chemistry-analyzer"))
+            app.handle(
+                RouteSample(
+                    organization_id=ORG,
+                    sample_id=sample_id,
+                    department="biochemistry",
+                    bench="chemistry-analyzer",
+                )
+            )
 
     def test_a_sample_cannot_be_received_twice(self, app: FakeApp) -> None:
         sample_id = received_sample(app, order(app, register(app)["patient_id"]))

@@ -28,10 +28,16 @@ from tests.unit.domains.conftest import ORG, POTASSIUM, SODIUM, order, register
 from tests.unit.fakes import FakeApp
 
 STATE_AFTER = {
-    "ORDER_CREATED": "created", "ORDER_CONFIRMED": "confirmed", "ORDER_CANCELLED": "cancelled",
-    "ORDER_COMPLETED": "completed", "SAMPLE_COLLECTED": "collected",
-    "SAMPLE_RECEIVED": "received", "SAMPLE_REJECTED": "rejected", "SAMPLE_ROUTED": "routed",
-    "RESULT_ENTERED": "entered", "RESULT_VERIFIED": "verified",
+    "ORDER_CREATED": "created",
+    "ORDER_CONFIRMED": "confirmed",
+    "ORDER_CANCELLED": "cancelled",
+    "ORDER_COMPLETED": "completed",
+    "SAMPLE_COLLECTED": "collected",
+    "SAMPLE_RECEIVED": "received",
+    "SAMPLE_REJECTED": "rejected",
+    "SAMPLE_ROUTED": "routed",
+    "RESULT_ENTERED": "entered",
+    "RESULT_VERIFIED": "verified",
 }
 TABLES = {"Order": Order.transitions, "Sample": Sample.transitions, "Result": Result.transitions}
 VALUES = ["4.2", "6.9", "2.1", "5.6", "abc", "4.0"]
@@ -50,22 +56,42 @@ def _command(data: st.DataObject, app: FakeApp, order_id: str) -> Command:
         lambda: CompleteOrder(organization_id=ORG, order_id=order_id),
         lambda: CollectSample(organization_id=ORG, order_id=order_id, specimen_type="serum"),
         lambda: ReceiveSample(organization_id=ORG, sample_id=pick("Sample")),
-        lambda: RejectSample(organization_id=ORG, sample_id=pick("Sample"),
-                             reason_code="hemolyzed"),
-        lambda: RouteSample(organization_id=ORG, sample_id=pick("Sample"),
-                            department="biochemistry", bench="chemistry-analyzer"),
-        lambda: EnterResult(organization_id=ORG, user_id="tech-1", sample_id=pick("Sample"),
-                            loinc_code=data.draw(st.sampled_from([POTASSIUM, SODIUM])),
-                            value_text=data.draw(st.sampled_from(VALUES)), unit="mmol/L"),
+        lambda: RejectSample(
+            organization_id=ORG, sample_id=pick("Sample"), reason_code="hemolyzed"
+        ),
+        lambda: RouteSample(
+            organization_id=ORG,
+            sample_id=pick("Sample"),
+            department="biochemistry",
+            bench="chemistry-analyzer",
+        ),
+        lambda: EnterResult(
+            organization_id=ORG,
+            user_id="tech-1",
+            sample_id=pick("Sample"),
+            loinc_code=data.draw(st.sampled_from([POTASSIUM, SODIUM])),
+            value_text=data.draw(st.sampled_from(VALUES)),
+            unit="mmol/L",
+        ),
         lambda: VerifyResult(organization_id=ORG, user_id=user, result_id=pick("Result")),
-        lambda: AmendResult(organization_id=ORG, user_id=user, result_id=pick("Result"),
-                            value_text=data.draw(st.sampled_from(VALUES)), unit="mmol/L",
-                            reason="re-run"),
-        lambda: AcknowledgeCriticalValue(organization_id=ORG, result_id=pick("Result"),
-                                         acknowledged_by="Dr. Rao", called_by=user,
-                                         read_back_confirmed=data.draw(st.booleans())),
-        lambda: EscalateCriticalValue(organization_id=ORG, result_id=pick("Result"),
-                                      tier=data.draw(st.integers(0, 3))),
+        lambda: AmendResult(
+            organization_id=ORG,
+            user_id=user,
+            result_id=pick("Result"),
+            value_text=data.draw(st.sampled_from(VALUES)),
+            unit="mmol/L",
+            reason="re-run",
+        ),
+        lambda: AcknowledgeCriticalValue(
+            organization_id=ORG,
+            result_id=pick("Result"),
+            acknowledged_by="Dr. Rao",
+            called_by=user,
+            read_back_confirmed=data.draw(st.booleans()),
+        ),
+        lambda: EscalateCriticalValue(
+            organization_id=ORG, result_id=pick("Result"), tier=data.draw(st.integers(0, 3))
+        ),
     ]
     command: Command = data.draw(st.sampled_from(choices))()
     return command
@@ -87,8 +113,9 @@ def _check_invariants(app: FakeApp) -> None:
         assert row[2] == len(metas)
         assert row[1]["status"] in table
     orders = [Order.restore(r[1], version=r[2]) for r in app.uow.tables["Order"].values()]
-    results = [Result.restore(r[1], version=r[2]) for r in app.uow.tables.get("Result",
-                                                                               {}).values()]
+    results = [
+        Result.restore(r[1], version=r[2]) for r in app.uow.tables.get("Result", {}).values()
+    ]
     for o in orders:
         verified = {r.loinc_code for r in results if r.order_id == o.id and r.is_verified}
         if o.status == "completed":
