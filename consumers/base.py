@@ -95,7 +95,7 @@ class RegistryDecoder:
     def writer_schema(self, schema_id: int) -> Any:
         if (schema := self._schemas.get(schema_id)) is not None:
             return schema
-        self._client = self._client or SchemaRegistryClient({"url": self._url})
+        self._client = self._client or SchemaRegistryClient({"url": self._url, "timeout": 10})
         try:
             raw = self._client.get_schema(schema_id).schema_str or ""
         except SchemaRegistryError as exc:

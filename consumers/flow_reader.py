@@ -65,7 +65,8 @@ def read_flows(
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": "lis-flow-reader", "enable.auto.commit": False}
     )
-    decode = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+    # A timeout: without one a lost registry response would stall the reader for good.
+    decode = AvroDeserializer(SchemaRegistryClient({"url": registry_url, "timeout": 10}))
     ends = {(tp.topic, tp.partition): _high(consumer, tp) for tp in start}
     todo = [tp for tp in start if ends[(tp.topic, tp.partition)] > tp.offset]
     remaining = {(tp.topic, tp.partition) for tp in todo}

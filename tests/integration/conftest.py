@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from infra.db.migrate import upgrade
 from infra.settings import Settings, get_settings
+from tests.integration.containers import containerized_stack, docker_engine_available
 
 pytestmark = pytest.mark.integration
 
@@ -56,17 +57,29 @@ def _stack_up() -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Settings:
-    """The running stack's settings; starts it with `lis stack up` if it does not answer."""
+def stack() -> Iterator[Settings]:
+    """The running stack's settings; starts it with `lis stack up` if it does not answer.
+
+    With LIS_TEST_STACK=containers, testcontainers supplies the services instead (skipped with
+    the reason when no Docker engine answers)."""
+    if os.environ.get("LIS_TEST_STACK") == "containers":
+        if not docker_engine_available():
+            pytest.skip("LIS_TEST_STACK=containers, but no Docker engine answers")
+        with containerized_stack() as settings:
+            yield settings
+        return
     settings = get_settings()
     if not _stack_answers(settings):
         _stack_up()
-    return settings
+    yield settings
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Settings:
+def postgres(request: pytest.FixtureRequest) -> Settings:
     """For tests that need Postgres only: they neither wait for nor start Kafka when it runs."""
+    if os.environ.get("LIS_TEST_STACK") == "containers":
+        containerized: Settings = request.getfixturevalue("stack")
+        return containerized
     settings = get_settings()
     if not _postgres_answers(settings):
         _stack_up()

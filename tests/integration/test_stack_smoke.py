@@ -39,7 +39,7 @@ SMOKE_V1 = {
 
 @pytest.fixture
 def registry(stack: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": stack.schema_registry_url})
+    return SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
 
 
 @pytest.fixture
