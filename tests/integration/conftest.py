@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,15 +87,15 @@ def postgres(request: pytest.FixtureRequest) -> Settings:
     return settings
 
 
-@pytest.fixture
-def fresh_database_url(postgres: Settings) -> Iterator[str]:
-    """A new, fully migrated Postgres database for one test, dropped afterwards."""
+@contextmanager
+def fresh_database(settings: Settings) -> Iterator[str]:
+    """A new, fully migrated Postgres database, dropped on exit."""
     name = f"lis_t_{uuid.uuid4().hex[:12]}"
-    admin_url = make_url(postgres.database_url).set(database="postgres")
+    admin_url = make_url(settings.database_url).set(database="postgres")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres.database_url).set(database=name).render_as_string(hide_password=False)
+    url = make_url(settings.database_url).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
         yield url
@@ -102,6 +103,20 @@ def fresh_database_url(postgres: Settings) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(postgres: Settings) -> Iterator[str]:
+    """A new, fully migrated Postgres database for one test, dropped afterwards."""
+    with fresh_database(postgres) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(postgres: Settings) -> Iterator[str]:
+    """The same, shared by the tests of one module (for expensive set-ups done once)."""
+    with fresh_database(postgres) as url:
+        yield url
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ pytestmark = pytest.mark.integration
 POTASSIUM = "2823-3"
 
 
-@pytest.fixture
-def published_visit(stack: Settings, fresh_database_url: str) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def published_visit(stack: Settings, module_database_url: str) -> dict[str, Any]:
     """A STAT renal panel with a critical potassium, relayed to Kafka and read back."""
-    settings = stack.model_copy(update={"database_url": fresh_database_url})
+    settings = stack.model_copy(update={"database_url": module_database_url})
     catalog = load_catalog()
     rng = random.Random(7)
     today = date.today()
@@ -55,7 +55,7 @@ def published_visit(stack: Settings, fresh_database_url: str) -> dict[str, Any]:
             settings.kafka_bootstrap, settings.schema_registry_url, start, {outcome.correlation_id}
         )
     ]
-    engine = create_engine(fresh_database_url)
+    engine = create_engine(module_database_url)
     with engine.connect() as conn:
         commands = conn.execute(
             text("SELECT command_id, causation_id FROM command_log WHERE correlation_id = :c"),
