@@ -30,6 +30,7 @@ def bootstrap(
     """A message bus on Postgres. The catalog file is stored (once per version) on the way, so
     every catalog version results were flagged against stays in the database."""
     settings = settings or get_settings()
+    settings.check_deployable()  # before touching the database: fail fast, with the reason
     engine = engine or make_engine(settings.database_url)
     catalog = catalog or load_catalog()
     store_catalog(engine, catalog)

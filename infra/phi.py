@@ -8,6 +8,7 @@ be rotated without re-encrypting every row at once.
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
 
 from domains.patient.ports import AadhaarVault
 
@@ -17,8 +18,10 @@ class VaultError(Exception):
 
 
 class FernetAadhaarVault(AadhaarVault):
-    def __init__(self, keys: str) -> None:
-        fernets = [Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()]
+    def __init__(self, keys: SecretStr | str) -> None:
+        # Settings hand over a SecretStr; a plain str is for tests and tools.
+        raw = keys.get_secret_value() if isinstance(keys, SecretStr) else keys
+        fernets = [Fernet(key.strip().encode()) for key in raw.split(",") if key.strip()]
         if not fernets:
             raise ValueError("no PHI key configured (LIS_PHI_KEY)")
         self._fernet = MultiFernet(fernets)

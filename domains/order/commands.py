@@ -16,7 +16,8 @@ class PlaceOrder(Command):
     loinc_codes: list[str] = field(default_factory=list)
     priority: str = "routine"  # routine | urgent | stat
     ordering_clinician_name: str = ""
-    ordering_clinician_contact: str | None = None  # mobile or email, for critical calls
+    # mobile or email, for critical calls; personal data, so not in the repr
+    ordering_clinician_contact: str | None = field(default=None, repr=False)
     clinical_notes: str | None = None
 
 

@@ -59,7 +59,12 @@ def confirm_order(cmd: ConfirmOrder, uow: AbstractUnitOfWork) -> Outcome:
 
 def cancel_order(cmd: CancelOrder, uow: AbstractUnitOfWork) -> Outcome:
     order = uow.repository(Order).get(cmd.organization_id, cmd.order_id)
-    order.cancel(cmd.reason, verified_loinc_codes=set(_verified_results(uow, order)))
+    results = uow.repository(Result).list_by(order.organization_id, order_id=order.id)
+    # a value released once (even if now amended and awaiting re-verification) may have been
+    # acted on: such an order is corrected by amendment, never silently cancelled
+    order.cancel(
+        cmd.reason, verified_loinc_codes={r.loinc_code for r in results if r.has_been_verified}
+    )
     return {"order_id": order.id, "status": order.status}
 
 
@@ -70,6 +75,7 @@ def complete_order(cmd: CompleteOrder, uow: AbstractUnitOfWork) -> Outcome:
 
 
 def _verified_results(uow: AbstractUnitOfWork, order: Order) -> dict[str, str]:
-    """loinc code -> id of its verified result, for this order."""
+    """loinc code -> id of its result whose current value is verified, for this order (an
+    amendment awaiting verification does not count)."""
     results = uow.repository(Result).list_by(order.organization_id, order_id=order.id)
     return {r.loinc_code: r.id for r in results if r.is_verified}

@@ -198,10 +198,6 @@ class Order(Aggregate):
             )
         )
 
-    def _check_can_move_to(self, status: str, action: str) -> None:
-        if status not in self.transitions[self.status]:
-            raise IllegalTransition(self.aggregate_type, self.status, action)
-
     def check_accepts_samples(self) -> None:
         if self.status != "confirmed":
             raise IllegalTransition(self.aggregate_type, self.status, "collect a sample")
@@ -209,6 +205,11 @@ class Order(Aggregate):
     def check_accepts_results(self) -> None:
         if self.status in ("cancelled", "completed"):
             raise IllegalTransition(self.aggregate_type, self.status, "take a result")
+
+    def check_reportable(self, action: str) -> None:
+        """Only a completed order (every test verified) gets a report (DESIGN)."""
+        if self.status != "completed":
+            raise IllegalTransition(self.aggregate_type, self.status, action)
 
     def check_not_cancelled(self, action: str) -> None:
         if self.status == "cancelled":

@@ -1,8 +1,12 @@
-"""Patient commands."""
+"""Patient commands.
+
+Names, date of birth and the contact and identity numbers are PHI: they are left out of the
+reprs (``field(repr=False)``), so a traceback or an ``exc_info`` log line never shows them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from domains.shared.messages import Command
@@ -10,13 +14,15 @@ from domains.shared.messages import Command
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterPatient(Command):
-    family_name: str
-    given_name: str
-    date_of_birth: date
+    family_name: str = field(repr=False)
+    given_name: str = field(repr=False)
+    date_of_birth: date = field(repr=False)
     sex: str  # male | female | other | unknown
-    mobile: str | None = None  # "+91 98765 43210", "09876543210", "9876543210"
-    email: str | None = None
-    aadhaar: str | None = None  # plain only in transit; stored as a vault token
+    # "+91 98765 43210", "09876543210", "9876543210"
+    mobile: str | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+    # plain only in transit; stored as a vault token
+    aadhaar: str | None = field(default=None, repr=False)
     allow_duplicate: bool = False  # the desk confirmed it is a different person
 
 
@@ -25,13 +31,13 @@ class UpdatePatient(Command):
     """None leaves a field unchanged; "" clears an optional one (mobile, email, aadhaar)."""
 
     patient_id: str
-    family_name: str | None = None
-    given_name: str | None = None
-    date_of_birth: date | None = None
+    family_name: str | None = field(default=None, repr=False)
+    given_name: str | None = field(default=None, repr=False)
+    date_of_birth: date | None = field(default=None, repr=False)
     sex: str | None = None
-    mobile: str | None = None
-    email: str | None = None
-    aadhaar: str | None = None
+    mobile: str | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+    aadhaar: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

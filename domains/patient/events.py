@@ -1,4 +1,5 @@
-"""Patient events (topic ``lis.patient.events``). Never the Aadhaar or a mobile in the clear."""
+"""Patient events (topic ``lis.patient.events``). Never the Aadhaar, a mobile or an email in the
+clear: only their masked forms."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class PatientCreated(Event):
     date_of_birth: date
     sex: str  # male | female | other | unknown
     mobile_masked: str | None = None  # "+91XXXXXX3210"
-    email: str | None = None
+    email_masked: str | None = None  # "p***@example.in"
     aadhaar_masked: str | None = None  # "XXXX-XXXX-1234"
 
 
@@ -39,7 +40,7 @@ class PatientUpdated(Event):
     sex: str
     changed_fields: list[str] = field(default_factory=list)
     mobile_masked: str | None = None
-    email: str | None = None
+    email_masked: str | None = None
     aadhaar_masked: str | None = None
 
 

@@ -1,6 +1,7 @@
 """Indian patient identifiers: MRN (Luhn), Aadhaar (Verhoeff), mobile numbers, and masking.
 
-Pure functions; each ``normalize_*`` either returns the canonical form or raises InvalidInput.
+Pure functions; each ``normalize_*`` either returns the canonical form or raises InvalidInput,
+whose reason says what is wrong but never echoes the value (it is PHI, and reasons reach logs).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def mrn_from_sequence(sequence: int) -> str:
 
 def check_mrn(mrn: str) -> str:
     if len(mrn) != 10 or not luhn_valid(mrn):
-        raise InvalidInput("mrn", f"{mrn!r} is not a 10-digit MRN with a valid check digit")
+        raise InvalidInput("mrn", "is not a 10-digit MRN with a valid check digit")
     return mrn
 
 
@@ -110,7 +111,7 @@ def mask_mobile(e164: str) -> str:
 def normalize_email(raw: str, *, field: str = "email") -> str:
     email = raw.strip()
     if len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidInput(field, f"{raw!r} is not an email address")
+        raise InvalidInput(field, "is not an email address (name@domain, at most 254 characters)")
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
 

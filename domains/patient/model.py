@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, ClassVar, Self
 
@@ -35,14 +35,15 @@ class DuplicatePatient(Conflict):
 
 @dataclass(frozen=True)
 class Demographics:
-    """The validated, normalized fields a patient is registered or updated with."""
+    """The validated, normalized fields a patient is registered or updated with. PHI stays
+    out of the repr (tracebacks, logs)."""
 
-    family_name: str
-    given_name: str
-    date_of_birth: date
+    family_name: str = field(repr=False)
+    given_name: str = field(repr=False)
+    date_of_birth: date = field(repr=False)
     sex: str
-    mobile: str | None = None  # E.164
-    email: str | None = None
+    mobile: str | None = field(default=None, repr=False)  # E.164
+    email: str | None = field(default=None, repr=False)
 
     @classmethod
     def validated(
@@ -186,7 +187,7 @@ class Patient(Aggregate):
             "date_of_birth": d.date_of_birth,
             "sex": d.sex,
             "mobile_masked": ids.mask_mobile(d.mobile) if d.mobile else None,
-            "email": d.email,
+            "email_masked": ids.mask_email(d.email) if d.email else None,
             "aadhaar_masked": self.aadhaar_masked,
         }
 

@@ -12,7 +12,8 @@ class Recipient:
     role: str  # patient | ordering_clinician | referrer | ...
     name: str
     channel: str  # email | sms | whatsapp | portal | print
-    destination: str | None = None  # mobile or email for email/sms/whatsapp
+    # mobile or email for email/sms/whatsapp; PHI, so not in the repr
+    destination: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

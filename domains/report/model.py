@@ -23,12 +23,13 @@ _NEEDS_CONTACT = ("email", "sms", "whatsapp")
 class ReportVersion:
     report_version: int
     lines: list[ReportLine]
-    document_text: str
+    document_text: str = field(repr=False)  # names the patient: not for reprs and logs
     generated_at: str  # ISO
     amendment_reason: str | None = None
     signed_by: str | None = None
     signed_at: str | None = None
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # recipients' destinations (mobiles, emails) in the clear: not for reprs either
+    deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 class Report(Aggregate):
@@ -68,6 +69,7 @@ class Report(Aggregate):
     def generate(
         cls, *, id: str, order: Order, patient: Patient, results: list[Result], now: datetime
     ) -> Report:
+        order.check_reportable("be reported")
         report = cls(
             id=id,
             organization_id=order.organization_id,
@@ -85,6 +87,7 @@ class Report(Aggregate):
     ) -> None:
         if not reason.strip():
             raise InvalidInput("reason", "an amended report needs a reason")
+        order.check_reportable("be reported")
         self._move_to("generated", "be amended")
         self._add_version(order, patient, results, now, amendment_reason=reason.strip())
 
@@ -202,24 +205,35 @@ class Report(Aggregate):
 
 
 def _lines(order: Order, results: list[Result]) -> list[ReportLine]:
-    """Verified results in the order's test order; a report never shows unverified values."""
-    by_code = {r.loinc_code: r for r in results if r.is_verified and r.order_id == order.id}
-    if not by_code:
-        raise Conflict(f"order {order.placer_order_number} has no verified results to report")
-    return [
-        ReportLine(
-            result_id=r.id,
-            loinc_code=r.loinc_code,
-            test_name=r.test_name,
-            value_text=r.reading.value_text,
-            unit=r.reading.unit,
-            flag=r.interpretation.flag,
-            reference_text=r.interpretation.reference_text,
-            amended=bool(r.amendments) and r.status == "amended",
+    """One line per ordered test, from its verified value, in the order's test order. A report
+    never shows an unverified value, nor silently drops a test whose amended value still awaits
+    verification: that is refused until a second person has verified it."""
+    lines, waiting = [], []
+    for code in order.loinc_codes:
+        mine = [r for r in results if r.order_id == order.id and r.loinc_code == code]
+        verified = [r for r in mine if r.is_verified]
+        if not verified or any(r.status == "amended" for r in mine):
+            waiting.append(order.test(code).name)
+            continue
+        r = verified[-1]
+        lines.append(
+            ReportLine(
+                result_id=r.id,
+                loinc_code=r.loinc_code,
+                test_name=r.test_name,
+                value_text=r.reading.value_text,
+                unit=r.reading.unit,
+                flag=r.interpretation.flag,
+                reference_text=r.interpretation.reference_text,
+                amended=r.is_corrected,
+            )
         )
-        for code in order.loinc_codes
-        if (r := by_code.get(code)) is not None
-    ]
+    if waiting:
+        raise Conflict(
+            f"order {order.placer_order_number} has results awaiting verification: "
+            f"{', '.join(waiting)}"
+        )
+    return lines
 
 
 def _check_recipient(

@@ -6,7 +6,7 @@ so "5.10" keeps its precision); coded results have ``value`` None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domains.shared.messages import Event
@@ -72,6 +72,9 @@ class ResultAmended(Event):
     flag: str
     is_critical: bool
     value: float | None = None
+    # critical episodes of the old value closed by this amendment (no longer to be called
+    # about or escalated); a still-critical new value opens a new episode right after
+    superseded_critical_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)

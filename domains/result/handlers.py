@@ -28,10 +28,7 @@ def enter_result(
     if cmd.loinc_code not in sample.loinc_codes:
         raise InvalidInput("loinc_code", f"{test.name} is not requested on this sample")
     results = uow.repository(Result)
-    if any(
-        r.loinc_code == cmd.loinc_code
-        for r in results.list_by(cmd.organization_id, sample_id=sample.id)
-    ):
+    if results.find_by(cmd.organization_id, sample_id=sample.id, loinc_code=cmd.loinc_code):
         raise Conflict(f"{test.name} already has a result on {sample.accession_number}; amend it")
     order = uow.repository(Order).get(cmd.organization_id, sample.order_id)
     patient = uow.repository(Patient).get(cmd.organization_id, sample.patient_id)

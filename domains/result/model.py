@@ -3,7 +3,7 @@ critical value episodes (detection, escalation, read-back acknowledgement)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
@@ -11,7 +11,7 @@ from domains.catalog.interpretation import Interpretation, Reading, interpret, r
 from domains.catalog.model import TestDefinition
 from domains.result import events as ev
 from domains.result.critical import CriticalEpisode
-from domains.shared.aggregate import Aggregate
+from domains.shared.aggregate import Aggregate, Transitions
 from domains.shared.errors import IllegalTransition, InvalidInput, PermissionDenied
 from domains.shared.ids import derived_id
 
@@ -26,18 +26,20 @@ class ResultContext:
     accession_number: str
     priority: str
     patient_sex: str
-    patient_date_of_birth: date
+    patient_date_of_birth: date = field(repr=False)  # PHI: not in reprs and logs
     collected_on: date
 
 
 class Result(Aggregate):
     aggregate_type = "Result"
-    lookup_fields = ("order_id", "sample_id")
-    transitions: ClassVar[dict[str, frozenset[str]]] = {
+    lookup_fields = ("order_id", "sample_id", "loinc_code")
+    transitions: ClassVar[Transitions] = {
         # an unverified result is simply corrected ("entered" -> "entered")
         "entered": frozenset({"entered", "verified"}),
+        # a verified value that changes is a new, unverified value: "amended" waits for a
+        # second person to verify it before it counts (order completion, reports) again
         "verified": frozenset({"amended"}),
-        "amended": frozenset({"amended"}),
+        "amended": frozenset({"amended", "verified"}),
     }
 
     def __init__(
@@ -74,7 +76,25 @@ class Result(Aggregate):
 
     @property
     def is_verified(self) -> bool:
+        """The current value has been verified: only such a value completes an order or is
+        printed on a report."""
+        return self.status == "verified"
+
+    @property
+    def has_been_verified(self) -> bool:
+        """Some value of this result was released once (an order holding it cannot be
+        cancelled), even if an amendment now awaits verification."""
         return self.status in ("verified", "amended")
+
+    @property
+    def is_corrected(self) -> bool:
+        """A released value was changed afterwards (the report marks the line "(c)")."""
+        return any(a.get("after_verification", False) for a in self.amendments)
+
+    @property
+    def value_written_by(self) -> str | None:
+        """Who typed the current value: its enterer, or its latest amender."""
+        return self.amendments[-1]["amended_by"] if self.amendments else self.entered_by
 
     @classmethod
     def enter(
@@ -128,8 +148,12 @@ class Result(Aggregate):
     def verify(self, verifier: str | None, *, allow_self_verification: bool) -> None:
         if not verifier:
             raise InvalidInput("user_id", "verification needs the verifying user")
-        if verifier == self.entered_by and not allow_self_verification:
-            raise PermissionDenied("a result must be verified by someone other than its enterer")
+        self._check_can_move_to("verified", "be verified")
+        if verifier == self.value_written_by and not allow_self_verification:
+            raise PermissionDenied(
+                "a result must be verified by someone other than the person who entered "
+                "or last amended its value"
+            )
         self._move_to("verified", "be verified")
         self.verified_by = verifier
         r = self.reading
@@ -161,8 +185,13 @@ class Result(Aggregate):
         if not reason.strip():
             raise InvalidInput("reason", "an amendment needs a reason")
         previous, previous_flag = self.reading.value_text, self.interpretation.flag
+        after_verification = self.status != "entered"
+        if after_verification and not amended_by:
+            # the amender is who must not verify the new value: an anonymous one can't be told
+            raise InvalidInput("user_id", "amending a verified result needs the amending user")
         self._read(test, value_text, unit)
-        self._move_to("entered" if self.status == "entered" else "amended", "be amended")
+        self._move_to("amended" if after_verification else "entered", "be amended")
+        self.verified_by = None  # the new value is nobody's verified value yet
         number = len(self.amendments) + 1
         self.amendments.append(
             {
@@ -173,8 +202,12 @@ class Result(Aggregate):
                 "reason": reason.strip(),
                 "amended_by": amended_by,
                 "amended_at": now.isoformat(),
+                "after_verification": after_verification,
             }
         )
+        # the value a critical episode was raised for is gone: close it before a new one
+        # (if the new value is critical too) opens, so a result never has two open episodes
+        superseded = self._supersede_open_criticals(f"amendment {number}: {reason.strip()}", now)
         r, i = self.reading, self.interpretation
         self._record(
             ev.ResultAmended(
@@ -192,6 +225,7 @@ class Result(Aggregate):
                 flag=i.flag,
                 is_critical=i.is_critical,
                 value=r.value,
+                superseded_critical_ids=superseded,
             )
         )
         self._detect_critical(test, now)
@@ -207,10 +241,11 @@ class Result(Aggregate):
     ) -> None:
         if not read_back_confirmed:
             raise InvalidInput("read_back_confirmed", "the receiver must read the value back")
-        for value, field in ((acknowledged_by, "acknowledged_by"), (called_by, "called_by")):
+        for value, name in ((acknowledged_by, "acknowledged_by"), (called_by, "called_by")):
             if not value.strip():
-                raise InvalidInput(field, "is required for a critical value call")
+                raise InvalidInput(name, "is required for a critical value call")
         episode = self._episode(critical_id, "acknowledge a critical value")
+        episode.check_can_move_to("acknowledged", "be acknowledged")
         if acknowledged_at < episode.detected_at:
             raise InvalidInput("acknowledged_at", "is before the critical value was detected")
         episode.move_to("acknowledged", "be acknowledged")
@@ -302,6 +337,12 @@ class Result(Aggregate):
             )
         )
 
+    def _supersede_open_criticals(self, reason: str, now: datetime) -> list[str]:
+        open_episodes = [e for e in self.criticals if e.is_open]
+        for episode in open_episodes:
+            episode.supersede(reason, now)
+        return [e.critical_id for e in open_episodes]
+
     def _episode(self, critical_id: str | None, action: str) -> CriticalEpisode:
         """The named episode, or the latest one when the caller does not name it."""
         if not self.criticals:
@@ -384,6 +425,8 @@ class Result(Aggregate):
             reference_high=s["reference_high"],
             reference_text=s["reference_text"],
         )
-        result.amendments = list(s["amendments"])
+        # rows written before amendments recorded it: "amended" then meant corrected after release
+        legacy = s["status"] == "amended"
+        result.amendments = [{"after_verification": legacy, **a} for a in s["amendments"]]
         result.criticals = [CriticalEpisode.from_dict(e) for e in s["criticals"]]
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from domains.catalog.model import Catalog
 from domains.catalog.ports import Clock
 from domains.order.model import Order
+from domains.result.model import Result
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
 from domains.sample.model import Sample
 from domains.sample.ports import AccessionSource
@@ -53,16 +54,19 @@ def collect_sample(
 
 def receive_sample(cmd: ReceiveSample, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
     sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
-    sample.receive(cmd.received_at or clock.now())
+    now = clock.now()
+    sample.receive(cmd.received_at or now, now=now)
     return {"sample_id": sample.id, "status": sample.status}
 
 
 def reject_sample(cmd: RejectSample, uow: AbstractUnitOfWork) -> Outcome:
     sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
+    results = uow.repository(Result).list_by(cmd.organization_id, sample_id=sample.id)
     sample.reject(
         cmd.reason_code,
         reason_text=cmd.reason_text,
         recollection_required=cmd.recollection_required,
+        resulted_tests=[r.test_name for r in results],
     )
     return {"sample_id": sample.id, "status": sample.status}
 

@@ -13,7 +13,7 @@ from domains.order.model import Order
 from domains.sample.events import SampleCollected, SampleReceived, SampleRejected, SampleRouted
 from domains.sample.ports import check_accession_number
 from domains.shared.aggregate import Aggregate
-from domains.shared.errors import IllegalTransition, InvalidInput
+from domains.shared.errors import Conflict, IllegalTransition, InvalidInput
 
 REJECTION_REASONS = (
     "hemolyzed",
@@ -131,8 +131,16 @@ class Sample(Aggregate):
     def loinc_codes(self) -> list[str]:
         return [t.loinc_code for t in self.tests]
 
-    def receive(self, received_at: datetime) -> None:
+    def receive(self, received_at: datetime, *, now: datetime) -> None:
+        if received_at.tzinfo is None:
+            raise InvalidInput("received_at", "must be a timezone-aware time")
+        if received_at > now + CLOCK_SKEW:
+            raise InvalidInput("received_at", "cannot be in the future")
+        if received_at < self.collected_at - CLOCK_SKEW:
+            raise InvalidInput("received_at", "cannot be before the sample was collected")
         self._move_to("received", "be received")
+        # within the skew, an arrival "before" collection is two clocks disagreeing, not a
+        # time machine: the tube arrived no earlier than it was drawn
         self.received_at = max(received_at, self.collected_at)
         self._record(
             SampleReceived(
@@ -152,9 +160,19 @@ class Sample(Aggregate):
         *,
         reason_text: str | None = None,
         recollection_required: bool = True,
+        resulted_tests: list[str] | None = None,
     ) -> None:
+        """``resulted_tests`` names the tests already resulted on this tube: such a sample is no
+        longer rejected (its results would stay in play); its results are amended instead."""
         if reason_code not in REJECTION_REASONS:
             raise InvalidInput("reason_code", f"must be one of {', '.join(REJECTION_REASONS)}")
+        self._check_can_move_to("rejected", "be rejected")
+        if resulted_tests:
+            raise Conflict(
+                f"sample {self.accession_number} already has results "
+                f"({', '.join(resulted_tests)}) and can no longer be rejected; "
+                "amend those results instead"
+            )
         self._move_to("rejected", "be rejected")
         self.rejection_reason = reason_code
         self._record(

@@ -7,9 +7,10 @@ import re
 from datetime import date
 
 from domains.patient.identifiers import luhn_check_digit, luhn_valid
-from domains.shared.errors import InvalidInput
+from domains.shared.errors import Conflict, InvalidInput
 
-_ACCESSION = re.compile(r"^S\d{11}$")
+SEQUENCE_DIGITS = 5  # up to 99,999 tubes a day per organization
+_ACCESSION = re.compile(rf"^S\d{{{6 + SEQUENCE_DIGITS + 1}}}$")
 
 
 class AccessionSource(abc.ABC):
@@ -19,13 +20,18 @@ class AccessionSource(abc.ABC):
 
 
 def accession_number(on: date, sequence: int) -> str:
-    """``S`` + yymmdd + 4-digit daily sequence + Luhn digit: "S24061500017". The date makes
+    """``S`` + yymmdd + 5-digit daily sequence + Luhn digit: "S240615000172". The date makes
     tubes sortable by eye; the check digit catches a misread barcode typed in by hand."""
-    digits = f"{on:%y%m%d}{sequence:04d}"
+    if not 1 <= sequence < 10**SEQUENCE_DIGITS:
+        raise Conflict(f"the accession numbers of {on:%Y-%m-%d} are used up")
+    digits = f"{on:%y%m%d}{sequence:0{SEQUENCE_DIGITS}d}"
     return f"S{digits}{luhn_check_digit(digits)}"
 
 
 def check_accession_number(value: str) -> str:
     if not _ACCESSION.match(value) or not luhn_valid(value[1:]):
-        raise InvalidInput("accession_number", f"{value!r} is not a valid accession number")
+        raise InvalidInput(
+            "accession_number",
+            f"is not S + 6-digit date + {SEQUENCE_DIGITS}-digit sequence + valid check digit",
+        )
     return value

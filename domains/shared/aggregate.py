@@ -7,6 +7,17 @@ from typing import Any, ClassVar, Self
 from domains.shared.errors import IllegalTransition
 from domains.shared.messages import Event
 
+Transitions = dict[str, frozenset[str]]
+
+
+def check_transition(
+    transitions: Transitions, kind: str, state: str, new_state: str, action: str
+) -> None:
+    """The one transition-table check: every state machine (aggregates, and the small ones
+    inside them such as a critical value episode) refuses through here with a named error."""
+    if new_state not in transitions.get(state, frozenset()):
+        raise IllegalTransition(kind, state, action)
+
 
 class Aggregate:
     """An aggregate records its own events; the unit of work collects and publishes them.
@@ -23,7 +34,7 @@ class Aggregate:
     aggregate_type: ClassVar[str]
     lookup_fields: ClassVar[tuple[str, ...]] = ()
     # state -> states reachable from it; subclasses fill it in (an explicit transition table).
-    transitions: ClassVar[dict[str, frozenset[str]]] = {}
+    transitions: ClassVar[Transitions] = {}
 
     def __init__(self, *, id: str, organization_id: str, status: str, version: int = 0) -> None:
         self.id = id
@@ -35,10 +46,13 @@ class Aggregate:
     def _record(self, event: Event) -> None:
         self.pending_events.append(event)
 
+    def _check_can_move_to(self, new_status: str, action: str) -> None:
+        """Refuse early, before other checks, when the table forbids the move anyway."""
+        check_transition(self.transitions, self.aggregate_type, self.status, new_status, action)
+
     def _move_to(self, new_status: str, action: str) -> None:
         """Change state through the transition table, or raise a named error."""
-        if new_status not in self.transitions.get(self.status, frozenset()):
-            raise IllegalTransition(self.aggregate_type, self.status, action)
+        self._check_can_move_to(new_status, action)
         self.status = new_status
 
     def snapshot(self) -> dict[str, Any]:

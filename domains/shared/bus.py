@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from domains.shared.errors import DomainError
+from domains.shared.errors import Conflict, DomainError
 from domains.shared.messages import Command
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
@@ -31,7 +31,9 @@ class DuplicateCommand(Exception):
 class MessageBus:
     """Dispatches a command to its handler by class, inside a fresh unit of work.
 
-    A command whose id was handled before returns the first outcome and changes nothing.
+    A command whose id was handled before returns the first outcome and changes nothing; an id
+    already used for another type of command is a Conflict (a client bug: answering with the
+    other command's outcome would report success for something that never happened).
     """
 
     def __init__(
@@ -53,7 +55,7 @@ class MessageBus:
             # our commit found its command-log row, or our handler already saw its effects (and
             # refused, e.g. "already confirmed"). Either way the answer is the winner's outcome.
             with self.uow_factory() as uow:
-                prior = uow.prior_outcome(command.organization_id, command.command_id)
+                prior = self._prior_outcome(uow, command)
             if prior is None:
                 raise
             log.info("command.replayed", command_type=command.command_type, concurrent=True)
@@ -61,7 +63,7 @@ class MessageBus:
 
     def _handle_once(self, command: Command, handler: Handler) -> Outcome:
         with self.uow_factory() as uow:
-            prior = uow.prior_outcome(command.organization_id, command.command_id)
+            prior = self._prior_outcome(uow, command)
             if prior is not None:
                 log.info("command.replayed", command_type=command.command_type)
                 return prior
@@ -75,3 +77,14 @@ class MessageBus:
             events=[e.metadata.event_type for e in envelopes],
         )
         return outcome
+
+    @staticmethod
+    def _prior_outcome(uow: AbstractUnitOfWork, command: Command) -> Outcome | None:
+        logged = uow.logged_command(command.organization_id, command.command_id)
+        if logged is None:
+            return None
+        if logged.command_type != command.command_type:
+            raise Conflict(
+                f"command id {command.command_id} was already used for {logged.command_type}"
+            )
+        return logged.outcome

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from domains.shared.errors import InvalidInput
 from domains.shared.ids import new_id
+
+# Longest command/correlation/causation id a command may carry (the command log's columns).
+MAX_ID_LENGTH = 128
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,9 +33,28 @@ class Command:
     correlation_id: str = field(default_factory=new_id)
     causation_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # These ids may come from outside (a client's X-Correlation-ID, an idempotency key):
+        # refuse a bad one here, by name, before a handler runs, rather than as a database
+        # error at commit or as a broken Kafka header. A subclass that adds its own
+        # __post_init__ must call super().__post_init__().
+        _check_id("command_id", self.command_id)
+        _check_id("correlation_id", self.correlation_id)
+        if self.causation_id is not None:
+            _check_id("causation_id", self.causation_id)
+
     @property
     def command_type(self) -> str:
         return type(self).__name__
+
+
+def _check_id(field_name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(field_name, "must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidInput(field_name, f"must be at most {MAX_ID_LENGTH} characters")
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise InvalidInput(field_name, "must be printable characters without whitespace")
 
 
 @dataclass(frozen=True, kw_only=True)

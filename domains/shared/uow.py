@@ -4,6 +4,7 @@ and tests/fakes (in memory); both subclass these."""
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -13,6 +14,15 @@ from domains.shared.messages import Command, EventEnvelope, stamp
 
 A = TypeVar("A", bound=Aggregate)
 Outcome = dict[str, Any]  # what a command returns: JSON-able (ids, numbers), stored for replays
+
+
+@dataclass(frozen=True)
+class LoggedCommand:
+    """A command the command log already holds: its type (so a reused id for another kind of
+    command is caught, not answered with a stranger's outcome) and its outcome."""
+
+    command_type: str
+    outcome: Outcome
 
 
 class AbstractRepository(abc.ABC, Generic[A]):
@@ -80,16 +90,28 @@ class AbstractUnitOfWork(abc.ABC):
         """The repository for one aggregate type, shared for the life of this unit of work."""
 
     @abc.abstractmethod
-    def prior_outcome(self, organization_id: str, command_id: str) -> Outcome | None:
-        """The outcome recorded for a command this organization already sent, or None (scoped,
-        so one tenant cannot read another's outcomes by guessing a command id)."""
+    def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:
+        """The command this organization already sent under this id, or None (scoped, so one
+        tenant cannot read another's outcomes by guessing a command id)."""
 
     def commit(self, command: Command, outcome: Outcome) -> list[EventEnvelope]:
-        """Stamp every recorded event with its metadata and save everything in one go."""
+        """Stamp every recorded event with its metadata and save everything in one go.
+
+        A handler decides on everything it loaded, not only on what it changes: CancelOrder
+        reads the order's results, VerifyResult reads the result's order. So the aggregates it
+        loaded but left unchanged (``read``) are checked too: the adapter confirms at commit
+        that each still has the version it was loaded at, and holds it (no one may change it)
+        until the transaction ends. Otherwise two such commands, each saving only its own
+        aggregate, could both pass (write skew: a cancelled order with a verified result).
+        A command that changes nothing needs no check: it cannot break an invariant.
+        """
         changed: list[Aggregate] = []
+        read: list[Aggregate] = []
         envelopes: list[EventEnvelope] = []
         for aggregate in self._seen():
             if not aggregate.pending_events:
+                if aggregate.version > 0:  # a new aggregate without events is never saved
+                    read.append(aggregate)
                 continue
             changed.append(aggregate)
             for offset, event in enumerate(aggregate.pending_events, start=1):
@@ -101,7 +123,7 @@ class AbstractUnitOfWork(abc.ABC):
                         command=command,
                     )
                 )
-        self._persist(changed, envelopes, command, outcome)
+        self._persist(changed, read if changed else [], envelopes, command, outcome)
         for aggregate in changed:
             aggregate.version += len(aggregate.pending_events)
             aggregate.pending_events.clear()
@@ -114,13 +136,15 @@ class AbstractUnitOfWork(abc.ABC):
     def _persist(
         self,
         changed: list[Aggregate],
+        read: list[Aggregate],
         envelopes: list[EventEnvelope],
         command: Command,
         outcome: Outcome,
     ) -> None:
-        """Write changed aggregates (``WHERE version = aggregate.version``, raising
-        ConcurrencyConflict when another writer won), the envelopes to the outbox, and the
-        command log row; then commit the transaction."""
+        """Write changed aggregates (``WHERE version = aggregate.version``), check that each
+        ``read`` aggregate still has its version and keep it from changing until the commit
+        (raising ConcurrencyConflict, writing nothing, when another writer won either way),
+        write the envelopes to the outbox and the command log row; then commit."""
 
     @abc.abstractmethod
     def rollback(self) -> None: ...

@@ -108,12 +108,29 @@ class ResultRow(AggregateRow, Base):
 
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     sample_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    loinc_code: Mapped[str] = mapped_column(String(16))
+
+    # One result per test on a sample (a correction is an amendment of it). The handler looks
+    # first for a clear message; this catches two entries racing past that look.
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id",
+            "sample_id",
+            "loinc_code",
+            name="uq_results_organization_id_sample_id_loinc_code",
+        ),
+    )
 
 
 class ReportRow(AggregateRow, Base):
     __tablename__ = "reports"
 
     order_id: Mapped[str] = mapped_column(String(64), index=True)
+
+    # One report per order; amendments are versions inside it. Catches racing GenerateReports.
+    __table_args__ = (
+        UniqueConstraint("organization_id", "order_id", name="uq_reports_organization_id_order_id"),
+    )
 
 
 # The repository finds an aggregate's table by its ``aggregate_type``, so infra needs no import

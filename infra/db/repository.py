@@ -91,6 +91,22 @@ class SqlRepository(AbstractRepository[A]):
         if cast(CursorResult[Any], result).rowcount == 0:
             raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
 
+    def hold_unchanged(self, aggregate: A) -> None:
+        """Check that an aggregate the command read but did not change still has the version
+        it was loaded at, and share-lock its row until the transaction ends: a writer of that
+        row waits for our commit and then fails its own version check. Raises
+        ConcurrencyConflict when another writer changed it since we read it."""
+        version = self.session.scalar(
+            select(self.table.c.version)
+            .where(
+                self.table.c.id == aggregate.id,
+                self.table.c.organization_id == aggregate.organization_id,
+            )
+            .with_for_update(read=True)
+        )
+        if version != aggregate.version:
+            raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
+
     def _row_values(self, aggregate: A, new_version: int) -> dict[str, Any]:
         snapshot = aggregate.snapshot()
         values: dict[str, Any] = {

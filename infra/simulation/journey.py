@@ -274,7 +274,8 @@ class Visit:
             self._amend(order_id, report_id, result_ids[0])
 
     def _amend(self, order_id: str, report_id: str, result_id: str) -> None:
-        """A signed report turns out wrong: amend the result, re-issue and re-sign the report."""
+        """A signed report turns out wrong: amend the result, have a second person verify the
+        new value, then re-issue, re-sign and re-deliver the report."""
         s, p = self.staff, self.plan.patient
         code = self.result_codes[result_id]
         test = self.catalog.get(code)
@@ -289,6 +290,7 @@ class Visit:
             unit=test.unit or None,
             reason="transcription error corrected after ward call",
         )
+        self.send(VerifyResult, s.verifier, result_id=result_id)
         self.send(
             AmendReport, s.pathologist, order_id=order_id, reason="result amended after sign-off"
         )

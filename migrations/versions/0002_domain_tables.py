@@ -138,6 +138,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
+        sa.UniqueConstraint(
+            "organization_id", "order_id", name="uq_reports_organization_id_order_id"
+        ),
     )
     op.create_index(op.f("ix_reports_order_id"), "reports", ["order_id"], unique=False)
     op.create_index(
@@ -151,6 +154,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("order_id", sa.String(length=64), nullable=False),
         sa.Column("sample_id", sa.String(length=64), nullable=True),
+        sa.Column("loinc_code", sa.String(length=16), nullable=False),
         sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column(
             "created_at",
@@ -165,6 +169,12 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_results")),
+        sa.UniqueConstraint(
+            "organization_id",
+            "sample_id",
+            "loinc_code",
+            name="uq_results_organization_id_sample_id_loinc_code",
+        ),
     )
     op.create_index(op.f("ix_results_order_id"), "results", ["order_id"], unique=False)
     op.create_index(

@@ -81,11 +81,11 @@ def test_the_vault_round_trips_and_its_tokens_reveal_nothing() -> None:
     assert AADHAAR not in token
     assert vault.encrypt(AADHAAR) != token  # randomized: equal numbers are not linkable
     assert vault.decrypt(token) == AADHAAR
-    assert get_settings().phi_key not in repr(vault)
+    assert get_settings().phi_key.get_secret_value() not in repr(vault)
 
 
 def test_a_rotated_key_still_reads_old_tokens_and_a_wrong_key_fails_without_leaking() -> None:
-    old_key = get_settings().phi_key
+    old_key = get_settings().phi_key.get_secret_value()
     token = FernetAadhaarVault(old_key).encrypt(AADHAAR)
     new_key = Fernet.generate_key().decode()
     assert FernetAadhaarVault(f"{new_key},{old_key}").decrypt(token) == AADHAAR

@@ -17,7 +17,7 @@ from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
 from domains.shared.errors import ConcurrencyConflict
 from domains.shared.messages import Command, Event, EventEnvelope
-from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, Outcome
+from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, LoggedCommand, Outcome
 
 A = TypeVar("A", bound=Aggregate)
 E = TypeVar("E", bound=Event)
@@ -64,7 +64,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, Row]] = {}
         self.committed: list[EventEnvelope] = []
-        self.outcomes: dict[tuple[str, str], Outcome] = {}
+        self.commands: dict[tuple[str, str], LoggedCommand] = {}
         self._repositories: dict[type[Aggregate], AbstractRepository[Any]] = {}
 
     def __enter__(self) -> FakeUnitOfWork:
@@ -78,8 +78,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         repository: AbstractRepository[A] = self._repositories[aggregate_class]
         return repository
 
-    def prior_outcome(self, organization_id: str, command_id: str) -> Outcome | None:
-        return self.outcomes.get((organization_id, command_id))
+    def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:
+        return self.commands.get((organization_id, command_id))
 
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
@@ -87,11 +87,14 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def _persist(
         self,
         changed: list[Aggregate],
+        read: list[Aggregate],
         envelopes: list[EventEnvelope],
         command: Command,
         outcome: Outcome,
     ) -> None:
-        for aggregate in changed:  # check everything first: all or nothing
+        # Check everything first: all or nothing. Aggregates only read are checked like the
+        # changed ones (the SQL adapter's share lock); commits here are atomic, so no lock.
+        for aggregate in changed + read:
             row = self.tables.get(aggregate.aggregate_type, {}).get(aggregate.id)
             if (row[2] if row else 0) != aggregate.version:
                 raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
@@ -105,8 +108,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
                 aggregate.version + len(aggregate.pending_events),
             )
         self.committed.extend(envelopes)
-        self.outcomes[(command.organization_id, command.command_id)] = json.loads(
-            json.dumps(outcome)
+        self.commands[(command.organization_id, command.command_id)] = LoggedCommand(
+            command.command_type, json.loads(json.dumps(outcome))
         )
 
     def rollback(self) -> None:
@@ -115,7 +118,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def fork(self) -> FakeUnitOfWork:
         """A second connection to the same "database", for concurrent-writer tests."""
         other = FakeUnitOfWork()
-        other.tables, other.committed, other.outcomes = self.tables, self.committed, self.outcomes
+        other.tables, other.committed, other.commands = self.tables, self.committed, self.commands
         return other
 
     # -- assertion helpers --

@@ -1,19 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 import pytest
 
 from domains.patient.identifiers import (
+    check_mrn,
     luhn_valid,
     mask_aadhaar,
     mask_mobile,
     mrn_from_sequence,
     normalize_aadhaar,
+    normalize_email,
     normalize_mobile,
     verhoeff_check_digit,
     verhoeff_valid,
 )
 from domains.sample.ports import accession_number, check_accession_number
-from domains.shared.errors import InvalidInput
+from domains.shared.errors import Conflict, InvalidInput
 
 
 def test_verhoeff_matches_the_published_example() -> None:
@@ -55,10 +60,47 @@ def test_masks_show_only_the_last_four_digits() -> None:
 
 
 def test_accession_numbers_carry_the_date_and_a_check_digit() -> None:
-    from datetime import date
-
     number = accession_number(date(2024, 6, 15), 17)
-    assert number.startswith("S2406150017")
+    assert number.startswith("S24061500017")
+    assert len(number) == 13
     assert check_accession_number(number) == number
     with pytest.raises(InvalidInput):
         check_accession_number(number[:-1] + str((int(number[-1]) + 1) % 10))
+
+
+@pytest.mark.parametrize("sequence", [9_999, 10_000, 54_321, 99_999])
+def test_a_busy_day_past_ten_thousand_tubes_still_gets_valid_accession_numbers(
+    sequence: int,
+) -> None:
+    number = accession_number(date(2024, 6, 15), sequence)
+    assert number[7:12] == f"{sequence:05d}"
+    assert check_accession_number(number) == number
+
+
+def test_a_day_that_used_up_its_accession_numbers_is_refused_with_a_conflict() -> None:
+    with pytest.raises(Conflict):
+        accession_number(date(2024, 6, 15), 100_000)
+
+
+def test_an_old_four_digit_accession_number_is_no_longer_issued_or_accepted() -> None:
+    with pytest.raises(InvalidInput):
+        check_accession_number("S24061500173")
+
+
+@pytest.mark.parametrize(
+    ("call", "raw"),
+    [
+        (lambda raw: normalize_email(raw), "priya.secret@nowhere"),
+        (lambda raw: check_mrn(raw), "1234567891"),
+        (lambda raw: normalize_mobile(raw), "5876543210"),
+        (lambda raw: normalize_aadhaar(raw), "234567890125"),
+    ],
+    ids=["email", "mrn", "mobile", "aadhaar"],
+)
+def test_an_invalid_identifier_is_refused_without_echoing_the_value(
+    call: Callable[[str], object], raw: str
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        call(raw)
+    assert raw not in str(err.value)
+    assert raw.split("@")[0] not in err.value.reason

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from domains.order.commands import CancelOrder, PlaceOrder
+from domains.order.commands import CancelOrder, CompleteOrder, ConfirmOrder, PlaceOrder
 from domains.patient.commands import DeletePatient, RegisterPatient, UpdatePatient
 from domains.report.commands import (
     AmendReport,
@@ -25,7 +26,7 @@ from domains.result.commands import (
     VerifyResult,
 )
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
-from domains.shared.errors import InvalidInput
+from domains.shared.errors import DomainError, IllegalTransition, InvalidInput, NotFound
 from domains.shared.messages import Command
 from tests.unit.domains.conftest import ORG, POTASSIUM, order, received_sample, register, result
 from tests.unit.fakes import FakeApp
@@ -58,9 +59,21 @@ def _place(**kw: Any) -> Build:
 
 def _on(cls: type[Command], key: str, **kw: Any) -> Build:
     """A command about the flow's ``key`` aggregate (e.g. result_id) with the given fields."""
-    field = key.removeprefix("fresh_")
+    field = re.sub(r"^(fresh|collected|deleted)_", "", key)
     return lambda app, flow: cls(organization_id=ORG, **{field: flow[key]}, **kw)
 
+
+def _unknown(cls: type[Command], field: str) -> Build:
+    return lambda app, flow: cls(organization_id=ORG, **{field: "no-such-id"})
+
+
+def _tomorrow() -> datetime:
+    # the real clock, not the fake one: the Postgres re-run of these cases uses the system clock
+    return datetime.now(UTC) + timedelta(days=1)
+
+
+NAIVE = datetime(2024, 6, 15, 4, 30)  # no tzinfo
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # before any sample of the flow was collected
 
 CASES: list[tuple[str, Build, str]] = [
     ("register: empty family name", _register(family_name="  "), "family_name"),
@@ -124,13 +137,18 @@ CASES: list[tuple[str, Build, str]] = [
     ("verify: anonymous", _on(VerifyResult, "result_id"), "user_id"),
     (
         "amend: no reason",
-        _on(AmendResult, "result_id", value_text="4", unit="mmol/L", reason=" "),
+        _on(AmendResult, "result_id", user_id="tech-2", value_text="4", unit="mmol/L", reason=" "),
         "reason",
     ),
     (
         "amend: wrong unit",
-        _on(AmendResult, "result_id", value_text="4", unit="g/L", reason="x"),
+        _on(AmendResult, "result_id", user_id="tech-2", value_text="4", unit="g/L", reason="x"),
         "unit",
+    ),
+    (
+        "amend: verified result, anonymous",
+        _on(AmendResult, "result_id", value_text="4", unit="mmol/L", reason="x"),
+        "user_id",
     ),
     (
         "acknowledge: no read-back",
@@ -167,6 +185,51 @@ CASES: list[tuple[str, Build, str]] = [
         "recipients",
     ),
     ("amend report: no reason", _on(AmendReport, "order_id", reason=""), "reason"),
+    (
+        "collect: naive collected_at",
+        _on(CollectSample, "fresh_order_id", specimen_type="serum", collected_at=NAIVE),
+        "collected_at",
+    ),
+    (
+        "collect: collected tomorrow",
+        _on(CollectSample, "fresh_order_id", specimen_type="serum", collected_at=_tomorrow()),
+        "collected_at",
+    ),
+    (
+        "receive: naive received_at",
+        _on(ReceiveSample, "collected_sample_id", received_at=NAIVE),
+        "received_at",
+    ),
+    (
+        "receive: received tomorrow",
+        _on(ReceiveSample, "collected_sample_id", received_at=_tomorrow()),
+        "received_at",
+    ),
+    (
+        "receive: received before collection",
+        _on(ReceiveSample, "collected_sample_id", received_at=LONG_AGO),
+        "received_at",
+    ),
+]
+
+# Commands with no free input (only an id): a bad id or a wrong state is refused with its own
+# named error, and likewise commits nothing.
+REFUSALS: list[tuple[str, Build, type[DomainError]]] = [
+    ("confirm: unknown order", _unknown(ConfirmOrder, "order_id"), NotFound),
+    ("confirm: already confirmed", _on(ConfirmOrder, "fresh_order_id"), IllegalTransition),
+    ("complete: unknown order", _unknown(CompleteOrder, "order_id"), NotFound),
+    ("complete: nothing verified", _on(CompleteOrder, "fresh_order_id"), IllegalTransition),
+    ("complete: already completed", _on(CompleteOrder, "order_id"), IllegalTransition),
+    ("delete patient: unknown", _unknown(DeletePatient, "patient_id"), NotFound),
+    ("delete patient: twice", _on(DeletePatient, "deleted_patient_id"), IllegalTransition),
+    ("receive: unknown sample", _unknown(ReceiveSample, "sample_id"), NotFound),
+    ("receive: twice", _on(ReceiveSample, "fresh_sample_id"), IllegalTransition),
+    ("generate report: unknown order", _unknown(GenerateReport, "order_id"), NotFound),
+    (
+        "generate report: order not completed",
+        _on(GenerateReport, "fresh_order_id"),
+        IllegalTransition,
+    ),
 ]
 
 
@@ -174,13 +237,20 @@ CASES: list[tuple[str, Build, str]] = [
 def flow(app: FakeApp) -> dict[str, Any]:
     """A verified critical potassium with a generated, signed report: every id a command needs."""
     flow = result(app, value="6.8", verify=True, mobile=None)
+    app.handle(CompleteOrder(organization_id=ORG, order_id=flow["order_id"]))
     flow["report_id"] = app.handle(GenerateReport(organization_id=ORG, order_id=flow["order_id"]))[
         "report_id"
     ]
     app.handle(
         SignReport(organization_id=ORG, report_id=flow["report_id"], pathologist_name="Dr. Iyer")
     )
-    flow["fresh_sample_id"] = received_sample(app, order(app, flow["patient_id"]))
+    flow["fresh_order_id"] = order(app, flow["patient_id"])
+    flow["fresh_sample_id"] = received_sample(app, flow["fresh_order_id"])
+    flow["collected_sample_id"] = app.handle(
+        CollectSample(organization_id=ORG, order_id=flow["fresh_order_id"], specimen_type="serum")
+    )["sample_id"]
+    flow["deleted_patient_id"] = register(app, given_name="Anil", sex="male")["patient_id"]
+    app.handle(DeletePatient(organization_id=ORG, patient_id=flow["deleted_patient_id"]))
     return flow
 
 
@@ -199,16 +269,19 @@ def test_invalid_input_names_the_field_and_commits_nothing(
     assert app.uow.tables == tables
 
 
-def test_commands_that_take_no_free_input_still_refuse_unknown_ids(app: FakeApp) -> None:
-    from domains.shared.errors import NotFound
-
-    for command in (
-        DeletePatient(organization_id=ORG, patient_id="nope"),
-        ReceiveSample(organization_id=ORG, sample_id="nope"),
-    ):
-        with pytest.raises(NotFound):
-            app.handle(command)
-    assert app.uow.committed == []
+@pytest.mark.parametrize(
+    ("build", "error"), [(b, e) for _, b, e in REFUSALS], ids=[name for name, _, _ in REFUSALS]
+)
+def test_commands_without_free_input_refuse_bad_ids_and_states_by_name(
+    app: FakeApp, flow: dict[str, Any], build: Build, error: type[DomainError]
+) -> None:
+    before = list(app.uow.committed)
+    tables = {k: dict(v) for k, v in app.uow.tables.items()}
+    with pytest.raises(DomainError) as err:
+        app.handle(build(app, flow))
+    assert type(err.value) is error
+    assert app.uow.committed == before
+    assert app.uow.tables == tables
 
 
 def test_a_replayed_command_returns_the_first_outcome_and_changes_nothing(app: FakeApp) -> None:

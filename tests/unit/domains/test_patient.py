@@ -4,11 +4,16 @@ from datetime import date
 
 import pytest
 
-from domains.patient.commands import DeletePatient, UpdatePatient
+from domains.patient.commands import DeletePatient, RegisterPatient, UpdatePatient
 from domains.patient.events import PatientCreated, PatientDeleted, PatientUpdated
 from domains.patient.identifiers import luhn_valid
 from domains.patient.model import DuplicatePatient, Patient
-from domains.shared.errors import ConcurrencyConflict, IllegalTransition, NotFound
+from domains.shared.errors import (
+    ConcurrencyConflict,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+)
 from tests.unit.domains.conftest import AADHAAR, ORG, register
 from tests.unit.fakes import FakeApp
 
@@ -122,3 +127,63 @@ class TestUpdatingAPatient:
             with pytest.raises(ConcurrencyConflict):
                 other.commit(DeletePatient(organization_id=ORG, patient_id=patient_id), {})
         assert app.uow.events(PatientDeleted) == []
+
+
+class TestPhiStaysOutOfReprsAndEvents:
+    MOBILE, EMAIL = "+91 98765 43210", "priya.sharma@example.in"
+
+    def _assert_no_phi(self, text: str) -> None:
+        for secret in ("98765", "43210", "2345", "6789", "0124", "priya.sharma", "1985"):
+            assert secret not in text, secret
+
+    def test_patient_commands_leave_phi_out_of_their_repr(self) -> None:
+        fields = {
+            "organization_id": ORG,
+            "family_name": "Sharma",
+            "given_name": "Priya",
+            "date_of_birth": date(1985, 3, 14),
+            "sex": "female",
+            "mobile": self.MOBILE,
+            "email": self.EMAIL,
+            "aadhaar": "2345 6789 0124",
+        }
+        register_cmd = RegisterPatient(**fields)  # type: ignore[arg-type]
+        update_cmd = UpdatePatient(patient_id="p-1", **fields)  # type: ignore[arg-type]
+        for command in (register_cmd, update_cmd):
+            text = repr(command)
+            self._assert_no_phi(text)
+            assert "Sharma" not in text
+            assert "female" in text  # the repr is still useful
+
+    def test_demographics_leave_phi_out_of_their_repr(self, app: FakeApp) -> None:
+        patient_id = register(app, mobile=self.MOBILE, email=self.EMAIL)["patient_id"]
+        demographics = app.load(Patient, patient_id).demographics
+        assert demographics.mobile == "+919876543210"
+        self._assert_no_phi(repr(demographics))
+
+    def test_a_traceback_of_a_refused_registration_shows_no_phi(self, app: FakeApp) -> None:
+        command = RegisterPatient(
+            organization_id=ORG,
+            family_name="Sharma",
+            given_name="Priya",
+            date_of_birth=date(1985, 3, 14),
+            sex="female",
+            mobile=self.MOBILE,
+            email="priya.sharma@",
+        )
+        with pytest.raises(InvalidInput) as err:
+            app.handle(command)
+        assert err.value.field == "email"
+        self._assert_no_phi(str(err.value) + repr(command))
+
+    def test_the_email_is_published_masked_on_create_and_update(self, app: FakeApp) -> None:
+        patient_id = register(app, email=self.EMAIL)["patient_id"]
+        app.handle(
+            UpdatePatient(organization_id=ORG, patient_id=patient_id, email="p.s@example.in")
+        )
+        [created] = app.uow.events(PatientCreated)
+        [updated] = app.uow.events(PatientUpdated)
+        assert created.email_masked == "p***@example.in"
+        assert updated.email_masked == "p***@example.in"
+        assert "priya.sharma@" not in repr(app.uow.committed)
+        assert "p.s@" not in repr(app.uow.committed)

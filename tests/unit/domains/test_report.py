@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from domains.order.commands import CompleteOrder
+from domains.order.model import Order
 from domains.report.commands import (
     AmendReport,
     DeliverReport,
@@ -11,15 +13,31 @@ from domains.report.commands import (
 )
 from domains.report.events import ReportDelivered, ReportGenerated, ReportSigned
 from domains.report.model import Report
-from domains.result.commands import AmendResult
+from domains.result.commands import AmendResult, VerifyResult
 from domains.shared.errors import Conflict, IllegalTransition
 from tests.unit.domains.conftest import ORG, result
 from tests.unit.fakes import FakeApp
 
 
-def generate(app: FakeApp, order_id: str) -> str:
+def generate(app: FakeApp, order_id: str, *, complete: bool = True) -> str:
+    """Complete the order (as the completion processor would) and generate its report."""
+    if complete and app.load(Order, order_id).status != "completed":
+        app.handle(CompleteOrder(organization_id=ORG, order_id=order_id))
     report_id: str = app.handle(GenerateReport(organization_id=ORG, order_id=order_id))["report_id"]
     return report_id
+
+
+def amend(app: FakeApp, result_id: str, value: str, *, user: str = "tech-2") -> None:
+    app.handle(
+        AmendResult(
+            organization_id=ORG,
+            user_id=user,
+            result_id=result_id,
+            value_text=value,
+            unit="mmol/L",
+            reason="re-run",
+        )
+    )
 
 
 class TestGeneratingAReport:
@@ -35,10 +53,33 @@ class TestGeneratingAReport:
         assert "5.6" in text
         assert "Priya Sharma" in text
 
+    def test_an_order_that_is_not_completed_gets_no_report(self, app: FakeApp) -> None:
+        flow = result(app, verify=True)  # every test verified, but nobody completed the order
+        with pytest.raises(IllegalTransition) as err:
+            generate(app, flow["order_id"], complete=False)
+        assert (err.value.aggregate_type, err.value.state) == ("Order", "confirmed")
+        assert "confirmed" in str(err.value)
+        assert app.uow.events(ReportGenerated) == []
+
     def test_an_order_without_verified_results_has_nothing_to_report(self, app: FakeApp) -> None:
         flow = result(app)
-        with pytest.raises(Conflict):
+        with pytest.raises(IllegalTransition) as err:
+            generate(app, flow["order_id"], complete=False)
+        assert err.value.state == "confirmed"
+
+    def test_a_result_amended_after_completion_blocks_the_report_until_verified(
+        self, app: FakeApp
+    ) -> None:
+        flow = result(app, value="4.2", verify=True)
+        app.handle(CompleteOrder(organization_id=ORG, order_id=flow["order_id"]))
+        amend(app, flow["result_id"], "4.8")
+        with pytest.raises(Conflict) as err:
             generate(app, flow["order_id"])
+        assert "awaiting verification" in str(err.value)
+        app.handle(VerifyResult(organization_id=ORG, user_id="path-1", result_id=flow["result_id"]))
+        generate(app, flow["order_id"])
+        [generated] = app.uow.events(ReportGenerated)
+        assert generated.lines[0].value_text == "4.8"
 
     def test_generating_twice_returns_the_same_report(self, app: FakeApp) -> None:
         flow = result(app, verify=True)
@@ -93,15 +134,12 @@ class TestAmendedReports:
         flow = result(app, value="4.2", verify=True)
         report_id = generate(app, flow["order_id"])
         app.handle(SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Iyer"))
-        app.handle(
-            AmendResult(
-                organization_id=ORG,
-                result_id=flow["result_id"],
-                value_text="4.8",
-                unit="mmol/L",
-                reason="re-run",
+        amend(app, flow["result_id"], "4.8")
+        with pytest.raises(Conflict):  # the new value is not verified yet: not for a report
+            app.handle(
+                AmendReport(organization_id=ORG, order_id=flow["order_id"], reason="corrected")
             )
-        )
+        app.handle(VerifyResult(organization_id=ORG, user_id="path-1", result_id=flow["result_id"]))
         outcome = app.handle(
             AmendReport(
                 organization_id=ORG, order_id=flow["order_id"], reason="potassium corrected"

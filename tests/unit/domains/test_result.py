@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
+from domains.order.commands import CancelOrder, CompleteOrder
 from domains.result.commands import (
     AcknowledgeCriticalValue,
     AmendResult,
@@ -11,6 +13,7 @@ from domains.result.commands import (
     EscalateCriticalValue,
     VerifyResult,
 )
+from domains.result.critical import CriticalValueClosed
 from domains.result.events import (
     CriticalValueAcknowledged,
     CriticalValueDetected,
@@ -33,6 +36,39 @@ from tests.unit.domains.conftest import (
     result,
 )
 from tests.unit.fakes import FakeApp
+
+
+def amend(
+    app: FakeApp,
+    result_id: str,
+    value: str,
+    *,
+    user: str | None = "path-1",
+    reason: str = "re-run",
+) -> dict[str, Any]:
+    return app.handle(
+        AmendResult(
+            organization_id=ORG,
+            user_id=user,
+            result_id=result_id,
+            value_text=value,
+            unit="mmol/L",
+            reason=reason,
+        )
+    )
+
+
+def acknowledge(app: FakeApp, result_id: str, critical_id: str | None = None) -> None:
+    app.handle(
+        AcknowledgeCriticalValue(
+            organization_id=ORG,
+            result_id=result_id,
+            critical_id=critical_id,
+            acknowledged_by="Dr. Rao",
+            called_by="tech-1",
+            read_back_confirmed=True,
+        )
+    )
 
 
 class TestEnteringAResult:
@@ -166,17 +202,122 @@ class TestAmendingAResult:
         self, app: FakeApp
     ) -> None:
         flow = result(app, value="4.2", verify=True)
-        outcome = app.handle(
-            AmendResult(
-                organization_id=ORG,
-                result_id=flow["result_id"],
-                value_text="2.1",
-                unit="mmol/L",
-                reason="re-run",
-            )
-        )
+        outcome = amend(app, flow["result_id"], "2.1")
         assert len(outcome["critical_ids"]) == 1
         assert app.uow.events(CriticalValueDetected)[0].flag == "LL"
+
+    def test_an_amended_verified_result_must_be_verified_again(self, app: FakeApp) -> None:
+        flow = result(app, value="4.2", verify=True)
+        outcome = amend(app, flow["result_id"], "5.6", user="tech-1")
+        assert outcome["status"] == "amended"
+        stored = app.load(Result, flow["result_id"])
+        assert not stored.is_verified
+        assert stored.verified_by is None
+        app.handle(VerifyResult(organization_id=ORG, user_id="path-1", result_id=flow["result_id"]))
+        verified = app.uow.events(ResultVerified)
+        assert [(v.value_text, v.verified_by) for v in verified] == [
+            ("4.2", "path-1"),
+            ("5.6", "path-1"),
+        ]
+        assert app.load(Result, flow["result_id"]).is_verified
+
+    def test_the_amender_cannot_verify_their_own_amendment(self, app: FakeApp) -> None:
+        flow = result(app, value="4.2", verify=True)  # entered by tech-1, verified by path-1
+        amend(app, flow["result_id"], "5.6", user="path-1")
+        with pytest.raises(PermissionDenied):
+            app.handle(
+                VerifyResult(organization_id=ORG, user_id="path-1", result_id=flow["result_id"])
+            )
+        app.handle(VerifyResult(organization_id=ORG, user_id="tech-1", result_id=flow["result_id"]))
+        assert app.uow.events(ResultVerified)[-1].verified_by == "tech-1"
+
+    def test_a_lab_policy_may_allow_the_amender_to_verify(self) -> None:
+        app = FakeApp(allow_self_verification=True)
+        flow = result(app, value="4.2", verify=True)
+        amend(app, flow["result_id"], "5.6", user="path-1")
+        app.handle(VerifyResult(organization_id=ORG, user_id="path-1", result_id=flow["result_id"]))
+        assert app.load(Result, flow["result_id"]).is_verified
+
+    def test_a_verified_result_cannot_be_amended_anonymously(self, app: FakeApp) -> None:
+        flow = result(app, value="4.2", verify=True)
+        with pytest.raises(InvalidInput) as err:
+            amend(app, flow["result_id"], "5.6", user=None)
+        assert err.value.field == "user_id"
+
+    def test_an_amendment_awaiting_verification_does_not_complete_the_order(
+        self, app: FakeApp
+    ) -> None:
+        flow = result(app, value="4.2", verify=True)
+        amend(app, flow["result_id"], "5.6", user="tech-1")
+        with pytest.raises(IllegalTransition) as err:
+            app.handle(CompleteOrder(organization_id=ORG, order_id=flow["order_id"]))
+        assert POTASSIUM in str(err.value)
+
+    def test_an_order_with_an_amended_result_still_cannot_be_cancelled(self, app: FakeApp) -> None:
+        flow = result(app, value="4.2", verify=True)
+        amend(app, flow["result_id"], "5.6", user="tech-1")
+        with pytest.raises(IllegalTransition):
+            app.handle(CancelOrder(organization_id=ORG, order_id=flow["order_id"], reason="x"))
+
+
+class TestAmendingACriticalValue:
+    def test_amending_a_critical_value_to_normal_supersedes_its_open_episode(
+        self, app: FakeApp
+    ) -> None:
+        flow = result(app, value="6.8")
+        [critical_id] = flow["critical_ids"]
+        amend(app, flow["result_id"], "4.2", user="tech-1", reason="haemolysed, re-run")
+        [amended] = app.uow.events(ResultAmended)
+        assert (amended.flag, amended.superseded_critical_ids) == ("N", [critical_id])
+        [episode] = app.load(Result, flow["result_id"]).criticals
+        assert episode.status == "superseded"
+        assert episode.superseded_reason == "amendment 1: haemolysed, re-run"
+        assert episode.superseded_at == app.clock.now()
+
+    def test_a_superseded_episode_can_be_neither_escalated_nor_acknowledged(
+        self, app: FakeApp
+    ) -> None:
+        flow = result(app, value="6.8")
+        amend(app, flow["result_id"], "4.2", user="tech-1")
+        before = len(app.uow.committed)
+        with pytest.raises(CriticalValueClosed) as err:
+            app.handle(
+                EscalateCriticalValue(organization_id=ORG, result_id=flow["result_id"], tier=1)
+            )
+        assert err.value.state == "superseded"
+        with pytest.raises(CriticalValueClosed):
+            acknowledge(app, flow["result_id"], critical_id=flow["critical_ids"][0])
+        assert len(app.uow.committed) == before
+
+    def test_amending_critical_to_critical_closes_the_old_episode_and_opens_one(
+        self, app: FakeApp
+    ) -> None:
+        flow = result(app, value="6.8")
+        outcome = amend(app, flow["result_id"], "7.1", user="tech-1")
+        first, second = outcome["critical_ids"]
+        assert first == flow["critical_ids"][0]
+        episodes = {e.critical_id: e.status for e in app.load(Result, flow["result_id"]).criticals}
+        assert episodes == {first: "superseded", second: "open"}
+        assert app.uow.events(ResultAmended)[0].superseded_critical_ids == [first]
+        assert app.uow.event_types()[-2:] == ["RESULT_AMENDED", "CRITICAL_VALUE_DETECTED"]
+        with pytest.raises(CriticalValueClosed):
+            app.handle(
+                EscalateCriticalValue(
+                    organization_id=ORG, result_id=flow["result_id"], tier=1, critical_id=first
+                )
+            )
+        acknowledge(app, flow["result_id"])  # the latest, open episode
+        assert app.uow.events(CriticalValueAcknowledged)[0].critical_id == second
+
+    def test_an_acknowledged_episode_stays_acknowledged_through_an_amendment(
+        self, app: FakeApp
+    ) -> None:
+        flow = result(app, value="6.8")
+        acknowledge(app, flow["result_id"])
+        amend(app, flow["result_id"], "4.2", user="tech-1")
+        assert app.uow.events(ResultAmended)[0].superseded_critical_ids == []
+        [episode] = app.load(Result, flow["result_id"]).criticals
+        assert episode.status == "acknowledged"
 
 
 class TestCriticalValueCalls:
@@ -247,10 +388,11 @@ class TestCriticalValueCalls:
                 read_back_confirmed=True,
             )
         )
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(CriticalValueClosed) as err:
             app.handle(
                 EscalateCriticalValue(organization_id=ORG, result_id=flow["result_id"], tier=1)
             )
+        assert err.value.state == "acknowledged"
 
     def test_an_acknowledgement_dated_in_the_future_is_refused(self, app: FakeApp) -> None:
         flow = result(app, value="6.8")
@@ -283,3 +425,13 @@ def test_results_on_two_tests_of_one_sample_are_separate_aggregates(app: FakeApp
         for code in (POTASSIUM, "2951-2")
     }
     assert len(ids) == 2
+
+
+def test_results_can_be_looked_up_by_sample_and_test(app: FakeApp) -> None:
+    flow = result(app)
+    with app.uow as uow:
+        found = uow.repository(Result).list_by(
+            ORG, sample_id=flow["sample_id"], loinc_code=POTASSIUM
+        )
+    assert [r.id for r in found] == [flow["result_id"]]
+    assert "loinc_code" in Result.lookup_fields

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
-from domains.sample.events import SampleCollected, SampleRejected, SampleRouted
+from domains.sample.events import SampleCollected, SampleReceived, SampleRejected, SampleRouted
 from domains.sample.model import Sample
 from domains.sample.ports import check_accession_number
-from domains.shared.errors import IllegalTransition, InvalidInput
+from domains.shared.errors import Conflict, IllegalTransition, InvalidInput
 from tests.unit.domains.conftest import (
     GLUCOSE,
     HEMOGLOBIN,
@@ -17,14 +18,15 @@ from tests.unit.domains.conftest import (
     order,
     received_sample,
     register,
+    result,
 )
 from tests.unit.fakes import FakeApp
 
 
-def collect(app: FakeApp, order_id: str, specimen_type: str = "serum", **kw: object) -> str:
+def collect(app: FakeApp, order_id: str, specimen_type: str = "serum", **kw: Any) -> str:
     outcome = app.handle(
         CollectSample(organization_id=ORG, order_id=order_id, specimen_type=specimen_type, **kw)
-    )  # type: ignore[arg-type]
+    )
     sample_id: str = outcome["sample_id"]
     return sample_id
 
@@ -127,3 +129,55 @@ class TestReceivingRejectingAndRouting:
         sample_id = received_sample(app, order(app, register(app)["patient_id"]))
         with pytest.raises(IllegalTransition):
             app.handle(ReceiveSample(organization_id=ORG, sample_id=sample_id))
+
+    def test_a_sample_with_results_cannot_be_rejected(self, app: FakeApp) -> None:
+        flow = result(app)
+        with pytest.raises(Conflict) as err:
+            app.handle(
+                RejectSample(
+                    organization_id=ORG, sample_id=flow["sample_id"], reason_code="hemolyzed"
+                )
+            )
+        assert "already has results (Potassium" in str(err.value)
+        assert "amend" in str(err.value)
+        assert app.uow.events(SampleRejected) == []
+        assert app.load(Sample, flow["sample_id"]).status == "received"
+
+
+class TestReceiveTime:
+    def _collected(self, app: FakeApp) -> str:
+        return collect(app, order(app, register(app)["patient_id"]))
+
+    def _receive(self, app: FakeApp, sample_id: str, received_at: datetime) -> None:
+        app.handle(ReceiveSample(organization_id=ORG, sample_id=sample_id, received_at=received_at))
+
+    def test_a_naive_receive_time_is_refused_as_invalid_input(self, app: FakeApp) -> None:
+        sample_id = self._collected(app)
+        with pytest.raises(InvalidInput) as err:
+            self._receive(app, sample_id, app.clock.now().replace(tzinfo=None))
+        assert err.value.field == "received_at"
+
+    def test_a_receive_time_in_the_future_is_refused(self, app: FakeApp) -> None:
+        sample_id = self._collected(app)
+        with pytest.raises(InvalidInput) as err:
+            self._receive(app, sample_id, app.clock.now() + timedelta(hours=1))
+        assert err.value.field == "received_at"
+
+    def test_a_receive_time_before_collection_is_refused(self, app: FakeApp) -> None:
+        sample_id = self._collected(app)
+        with pytest.raises(InvalidInput) as err:
+            self._receive(app, sample_id, app.clock.now() - timedelta(hours=1))
+        assert err.value.field == "received_at"
+        assert app.load(Sample, sample_id).status == "collected"
+
+    def test_clock_skew_of_a_few_minutes_is_tolerated(self, app: FakeApp) -> None:
+        sample_id = self._collected(app)
+        self._receive(app, sample_id, app.clock.now() + timedelta(minutes=2))
+        assert app.load(Sample, sample_id).received_at == app.clock.now() + timedelta(minutes=2)
+
+    def test_a_receive_time_after_collection_is_kept(self, app: FakeApp) -> None:
+        sample_id = self._collected(app)
+        app.clock.advance(minutes=40)
+        when = app.clock.now() - timedelta(minutes=10)
+        self._receive(app, sample_id, when)
+        assert app.uow.events(SampleReceived)[0].received_at == when
