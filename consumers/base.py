@@ -3,8 +3,11 @@
 Per message: log context is reset and bound to the message's flow ids; the Confluent-framed
 value is decoded with the writer schema fetched from the registry by id (cached); the handler
 runs in one DB transaction that first claims the event id in the inbox, so a redelivered event
-is a no-op; only after that commit is the offset stored (at least once). A message that cannot
-be decoded or whose handler fails for a non-transient reason is dead-lettered and skipped;
+is a no-op; only after that commit is the offset stored (at least once). The id claimed is the
+one inside the Avro payload (``metadata.event_id``), never the header: headers are copied and
+edited by tools and re-fed dead letters, the payload is what the event is. A message whose
+``event_id`` header disagrees with its payload is dead-lettered, not guessed at. A message that
+cannot be decoded or whose handler fails for a non-transient reason is dead-lettered and skipped;
 transient failures (database or registry unreachable) are retried with backoff, never
 dead-lettered: an outage must not turn every event into poison.
 """
@@ -44,6 +47,11 @@ class TransientError(Exception):
     """Raise from a handler to have the message retried later instead of dead-lettered."""
 
 
+class EnvelopeMismatchError(Exception):
+    """Headers and payload name different events: whichever we trusted, we could apply the
+    wrong one or skip a real one as a duplicate, so the message goes to the dead letters."""
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TransientError | DeadLetterError | psycopg.OperationalError):
         return True
@@ -69,7 +77,10 @@ class Received:
 
     @property
     def event_id(self) -> str | None:
-        return self.headers.get("event_id") or self.record.get("metadata", {}).get("event_id")
+        """The payload's ``metadata.event_id``: the header is only a copy for routers/tools."""
+        metadata = self.record.get("metadata")
+        event_id = metadata.get("event_id") if isinstance(metadata, dict) else None
+        return event_id if isinstance(event_id, str) and event_id else None
 
     @cached_property
     def envelope(self) -> EventEnvelope:
@@ -225,7 +236,12 @@ class ConsumerBase:
         received = self._decoder.decode(msg)
         event_id = received.event_id
         if not event_id:
-            raise SerializationError("no event_id in headers or metadata; cannot apply once")
+            raise SerializationError("no metadata.event_id in the payload; cannot apply once")
+        header_id = received.headers.get("event_id")
+        if header_id is not None and header_id != event_id:
+            raise EnvelopeMismatchError(
+                f"event_id header {header_id!r} disagrees with payload event_id {event_id!r}"
+            )
         with self._sessions.begin() as session:
             if not claim(session, self.handler.name, event_id):
                 self.duplicates += 1

@@ -3,15 +3,21 @@
 Filtering uses the ``correlation_id`` header, so only matching messages are decoded; decoding is
 confluent_kafka's stock ``AvroDeserializer`` with nothing of this project's, as any downstream
 service would do it.
+
+The read is complete or it fails: it goes on until every partition has reached the end offset
+noted when it began, however long the broker pauses between fetches, and raises
+``FlowReadTimeout`` (naming the partitions short of their end) if the overall deadline passes
+first. A partial flow that looks whole would mislead whoever is tracing a lab incident.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -19,6 +25,11 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from domains.events import TOPIC_BY_AGGREGATE
 
 EVENT_TOPICS = sorted(set(TOPIC_BY_AGGREGATE.values()))
+DEFAULT_TIMEOUT_S = 120.0
+
+
+class FlowReadTimeout(RuntimeError):
+    """The topics could not be read to their end in time; the flow would be incomplete."""
 
 
 @dataclass(frozen=True)
@@ -60,27 +71,48 @@ def read_flows(
     registry_url: str,
     start: list[TopicPartition],
     correlation_ids: set[str],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> list[FlowEvent]:
-    """The events of these flows from ``start`` to the current end, in partition order."""
+    """The events of these flows from ``start`` to the end offsets of now, in partition order.
+
+    Raises ``FlowReadTimeout`` if some partition has not been read to its end within
+    ``timeout_s``: never a silently partial result.
+    """
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "lis-flow-reader", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "lis-flow-reader",
+            "enable.auto.commit": False,
+            # An explicit "reached the end" per partition, so the loop need not infer it.
+            "enable.partition.eof": True,
+        }
     )
     # A timeout: without one a lost registry response would stall the reader for good.
     decode = AvroDeserializer(SchemaRegistryClient({"url": registry_url, "timeout": 10}))
+    deadline = time.monotonic() + timeout_s
     ends = {(tp.topic, tp.partition): _high(consumer, tp) for tp in start}
     todo = [tp for tp in start if ends[(tp.topic, tp.partition)] > tp.offset]
     remaining = {(tp.topic, tp.partition) for tp in todo}
     wanted = {c.encode() for c in correlation_ids}
-    consumer.assign(todo)
     found: list[FlowEvent] = []
     try:
+        if todo:
+            consumer.assign(todo)
         while remaining:
-            msg = consumer.poll(5.0)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FlowReadTimeout(_short_of_end(consumer, remaining, ends, timeout_s))
+            # Short polls: a quiet partition is not an end, only the end offset is.
+            msg = consumer.poll(min(1.0, left))
             if msg is None:
-                break
-            if msg.error():
-                raise RuntimeError(str(msg.error()))
+                continue
             topic, partition = str(msg.topic()), int(msg.partition() or 0)
+            if (err := msg.error()) is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    remaining.discard((topic, partition))
+                    continue
+                raise RuntimeError(f"reading {topic}[{partition}]: {err}")
             offset = msg.offset() or 0
             headers = dict(msg.headers() or [])
             if headers.get("correlation_id") in wanted:
@@ -92,6 +124,25 @@ def read_flows(
     finally:
         consumer.close()
     return found
+
+
+def _short_of_end(
+    consumer: Consumer,
+    remaining: set[tuple[str, int]],
+    ends: dict[tuple[str, int], int],
+    timeout_s: float,
+) -> str:
+    positions = consumer.position([TopicPartition(t, p) for t, p in sorted(remaining)])
+    behind = ", ".join(
+        f"{tp.topic}[{tp.partition}] at {tp.offset if tp.offset >= 0 else 'start'}"
+        f" of {ends[(tp.topic, tp.partition)]}"
+        for tp in positions
+    )
+    return (
+        f"could not read the event topics to their end within {timeout_s:.0f} s "
+        f"({behind}); the flow would be incomplete. Is Kafka ({len(remaining)} partitions "
+        "behind) slow or unreachable? Try again, or raise the timeout."
+    )
 
 
 def _high(consumer: Consumer, tp: TopicPartition) -> int:

@@ -2,6 +2,10 @@
 
 Roots are the commands staff issued (their ids are the causation ids of the first events);
 an event a processor emitted in reaction to event E hangs under E.
+
+Scoped to one organization (``--org``, required): correlation ids come from a request header
+any client can set, and command ids are unique only per tenant, so without the scope one
+lab's trace could show another lab's commands and events.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from consumers.flow_reader import FlowEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -56,38 +63,67 @@ def _when(event: FlowEvent) -> datetime:
     return occurred
 
 
-def _commands(database_url: str, correlation_id: str) -> dict[str, CommandInfo]:
-    from sqlalchemy import create_engine, text
+def of_organization(events: list[FlowEvent], organization_id: str) -> list[FlowEvent]:
+    """Only the tenant's events: another tenant may have sent the same correlation id."""
+    return [e for e in events if e.metadata.get("organization_id") == organization_id]
+
+
+def command_infos(
+    conn: Connection, correlation_id: str, organization_id: str
+) -> dict[str, CommandInfo]:
+    """The tenant's commands of one flow, by command id (unique only within a tenant)."""
+    from sqlalchemy import text
+
+    rows: Any = conn.execute(
+        text(
+            "SELECT command_id, command_type, user_id FROM command_log"
+            " WHERE organization_id = :o AND correlation_id = :c"
+        ),
+        {"o": organization_id, "c": correlation_id},
+    )
+    return {r.command_id: CommandInfo(r.command_type, r.user_id) for r in rows}
+
+
+def _commands(
+    database_url: str, correlation_id: str, organization_id: str
+) -> dict[str, CommandInfo]:
+    from sqlalchemy import create_engine
 
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            rows: Any = conn.execute(
-                text(
-                    "SELECT command_id, command_type, user_id FROM command_log"
-                    " WHERE correlation_id = :c"
-                ),
-                {"c": correlation_id},
-            )
-            return {r.command_id: CommandInfo(r.command_type, r.user_id) for r in rows}
+            return command_infos(conn, correlation_id, organization_id)
     finally:
         engine.dispose()
 
 
 def trace(
     correlation_id: Annotated[str, typer.Argument(help="The flow's correlation id.")],
+    org: Annotated[str, typer.Option("--org", help="Organization (tenant) id the flow is of.")],
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to read the topics to their end before giving up.")
+    ] = 120.0,
 ) -> None:
     """Print every event of one flow from Kafka as a causation tree (commands from Postgres)."""
-    from consumers.flow_reader import read_flows, watermarks
+    from consumers.flow_reader import FlowReadTimeout, read_flows, watermarks
     from infra.settings import get_settings
 
     settings = get_settings()
     start = watermarks(settings.kafka_bootstrap, end=False)
-    events = read_flows(
-        settings.kafka_bootstrap, settings.schema_registry_url, start, {correlation_id}
-    )
+    try:
+        events = read_flows(
+            settings.kafka_bootstrap,
+            settings.schema_registry_url,
+            start,
+            {correlation_id},
+            timeout_s=timeout,
+        )
+    except FlowReadTimeout as exc:
+        typer.echo(f"trace incomplete, not printed: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    events = of_organization(events, org)
     if not events:
-        typer.echo(f"no events with correlation id {correlation_id}", err=True)
+        typer.echo(f"no events of {org} with correlation id {correlation_id}", err=True)
         raise typer.Exit(1)
-    commands = _commands(settings.database_url, correlation_id)
+    commands = _commands(settings.database_url, correlation_id, org)
     typer.echo("\n".join(causation_tree(events, commands)))

@@ -3,12 +3,13 @@ read. Every test uses fresh subjects (fresh topic names), so runs never collide.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.schema_registry import SchemaRegistryClient, topic_record_subject_name_strategy
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 from hypothesis import given, settings
@@ -18,7 +19,7 @@ from domains.events import ALL_EVENTS
 from domains.shared.messages import Event
 from infra.schemas_cli import registry_problems
 from infra.settings import Settings
-from producers.avro_codec import committed_schema, encode, frame
+from producers.avro_codec import committed_schema, encode, frame, record_of
 from producers.registry import COMPATIBILITY, SchemaIds, avro_schema, subject_for
 from schemas.catalog import record_name_of, schema_file_of
 from tests.unit.test_avro_codec import envelopes_of
@@ -119,7 +120,9 @@ def test_a_stock_avro_deserializer_reads_what_we_frame(
 
         value = stock(frame(ids.id_for(name), body), context)
 
-        assert value["metadata"]["event_id"] == envelope.metadata.event_id
+        # Every field, metadata and payload: timestamp-micros come back as aware UTC datetimes
+        # and dates as dates, equal to what was written (the factory draws whole microseconds).
+        assert value == record_of(envelope)
         assert value["metadata"]["event_type"] == event_cls.event_type
 
     check()
@@ -154,3 +157,32 @@ def test_check_reports_a_file_that_the_registry_would_refuse(
     assert len(problems) == 1
     assert problems[0].startswith(f"schemas/{schema_file_of(event_cls)} vs {subject} v1")
     assert "field 'legacy_code'" in problems[0]
+
+
+def test_registering_sets_the_global_level_so_auto_registered_subjects_are_governed_too(
+    client: SchemaRegistryClient,
+    schema_ids: tuple[SchemaIds, Callable[[type[Event]], str]],
+    unique_name: Callable[[str], str],
+) -> None:
+    # A registry as it comes out of the box (the level FULL_TRANSITIVE replaces is the default).
+    client.set_compatibility(level="NONE")
+    ids, _ = schema_ids
+
+    ids.register_all()
+
+    assert client.get_compatibility() == COMPATIBILITY
+    # A downstream producer with a stock serializer auto-registers a subject SchemaIds never
+    # touched; its next version drops a required-field-less change on readers: refused.
+    topic = unique_name("lis.probe.events")
+    context = SerializationContext(topic, MessageField.VALUE)
+    conf = {
+        "auto.register.schemas": True,
+        "subject.name.strategy": topic_record_subject_name_strategy,
+    }
+    v1 = AvroSerializer(client, json.dumps(_thing()), conf=conf)
+    v1({"thing_id": "t-1"}, context)
+    breaking = _thing({"name": "site", "type": "string"})  # required: old data lacks it
+    v2 = AvroSerializer(client, json.dumps(breaking), conf=conf)
+    with pytest.raises(SchemaRegistryError) as refused:
+        v2({"thing_id": "t-2", "site": "lab-2"}, context)
+    assert refused.value.http_status_code == 409

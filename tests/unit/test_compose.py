@@ -29,9 +29,13 @@ def _host_ports(service: dict[str, Any]) -> set[int]:
     return {int(str(mapping).split(":")[-2]) for mapping in service.get("ports", [])}
 
 
-def test_the_four_services_with_expected_images(compose: dict[str, Any]) -> None:
+STACK = {"postgres", "redis", "kafka", "registry"}
+APP = {"migrate", "topics", "relay", "demo"}
+
+
+def test_the_four_stack_services_with_expected_images(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "kafka", "registry"}
+    assert set(services) == STACK | APP
     assert services["postgres"]["image"] == "postgres:15"
     assert services["redis"]["image"].startswith("redis:7")
     assert services["kafka"]["image"].startswith("apache/kafka:")
@@ -89,3 +93,56 @@ def test_app_env_names_are_settings_fields(compose: dict[str, Any], defaults: Se
         urlsplit(env["LIS_SCHEMA_REGISTRY_URL"]).path == urlsplit(defaults.schema_registry_url).path
     )
     assert urlsplit(env["LIS_REDIS_URL"]).path == urlsplit(defaults.redis_url).path
+
+
+def test_the_registry_refuses_to_delete_schemas(compose: dict[str, Any]) -> None:
+    # Events are kept forever and name their schema by id: deleting one orphans them.
+    env = compose["services"]["registry"]["environment"]
+    for switch in ("ARTIFACT", "ARTIFACT_VERSION", "GROUP"):
+        assert env[f"APICURIO_REST_DELETION_{switch}_ENABLED"] == "false"
+
+
+def test_app_services_run_lis_subcommands_from_the_project_image(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in APP:
+        service = services[name]
+        assert service["build"] == "."
+        assert service["image"] == "lis:latest"
+        assert service["environment"] == compose["x-lis-env"]
+        assert "ports" not in service  # reached through Kafka and Postgres, not the host
+    commands = {name: services[name]["command"] for name in APP}
+    assert commands["migrate"] == ["db", "upgrade"]
+    assert commands["topics"] == ["topics", "create"]
+    assert commands["relay"] == ["relay"]
+    assert commands["demo"][0] == "demo"
+
+
+def test_the_relay_starts_after_tables_and_topics_exist_and_restarts(
+    compose: dict[str, Any],
+) -> None:
+    relay = compose["services"]["relay"]
+    assert relay["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert relay["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
+    assert relay["restart"] == "unless-stopped"
+    # The demo is a job run on request, not part of every `docker compose up`.
+    assert compose["services"]["demo"]["profiles"] == ["demo"]
+
+
+def test_the_dockerfile_builds_a_lis_image_on_python_311_slim() -> None:
+    lines = [
+        line.strip()
+        for line in (REPO_ROOT / "Dockerfile").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines[0] == "FROM python:3.11-slim"
+    assert any(line.startswith("RUN pip install") and "-e ." in line for line in lines)
+    assert 'ENTRYPOINT ["lis"]' in lines
+    # Every subcommand the services run exists in the CLI the image's entrypoint is.
+    from typer.main import get_command
+
+    from infra.cli import app
+
+    cli = get_command(app)
+    assert {"db", "topics", "relay", "demo"} <= set(cli.commands)  # type: ignore[attr-defined]
