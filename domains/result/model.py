@@ -1,36 +1,28 @@
 """Result aggregate: one test's value on one sample, flagged, verified, amended; with its
-critical value episodes (detection, escalation, read-back acknowledgement)."""
+critical value episodes (detection, escalation, read-back acknowledgement).
+
+Its parts beside it: ``value`` (subject and current value), ``critical_values``, ``snapshot``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from domains.catalog.interpretation import Interpretation, Reading, interpret, read_value
+from domains.catalog.interpretation import Interpretation, Reading
 from domains.catalog.model import TestDefinition
 from domains.result import events as ev
 from domains.result.critical import CriticalEpisode
-from domains.shared.aggregate import Aggregate, Transitions
-from domains.shared.errors import IllegalTransition, InvalidInput, PermissionDenied
-from domains.shared.ids import derived_id
+from domains.result.critical_values import CriticalValues
+from domains.result.snapshot import from_snapshot, to_snapshot
+from domains.result.value import ResultContext, ResultValue
+from domains.shared.aggregate import Transitions
+from domains.shared.errors import InvalidInput, PermissionDenied
+
+__all__ = ["Result", "ResultContext"]
 
 
-@dataclass(frozen=True)
-class ResultContext:
-    """Who and what a result is about, fixed at entry (ranges use age at collection)."""
-
-    order_id: str
-    sample_id: str
-    patient_id: str
-    accession_number: str
-    priority: str
-    patient_sex: str
-    patient_date_of_birth: date = field(repr=False)  # PHI: not in reprs and logs
-    collected_on: date
-
-
-class Result(Aggregate):
+class Result(CriticalValues, ResultValue):
     aggregate_type = "Result"
     lookup_fields = ("order_id", "sample_id", "loinc_code")
     transitions: ClassVar[Transitions] = {
@@ -67,14 +59,6 @@ class Result(Aggregate):
         self.criticals: list[CriticalEpisode] = []
 
     @property
-    def order_id(self) -> str:
-        return self.context.order_id
-
-    @property
-    def sample_id(self) -> str:
-        return self.context.sample_id
-
-    @property
     def is_verified(self) -> bool:
         """The current value has been verified: only such a value completes an order or is
         printed on a report."""
@@ -85,16 +69,6 @@ class Result(Aggregate):
         """Some value of this result was released once (an order holding it cannot be
         cancelled), even if an amendment now awaits verification."""
         return self.status in ("verified", "amended")
-
-    @property
-    def is_corrected(self) -> bool:
-        """A released value was changed afterwards (the report marks the line "(c)")."""
-        return any(a.get("after_verification", False) for a in self.amendments)
-
-    @property
-    def value_written_by(self) -> str | None:
-        """Who typed the current value: its enterer, or its latest amender."""
-        return self.amendments[-1]["amended_by"] if self.amendments else self.entered_by
 
     @classmethod
     def enter(
@@ -230,203 +204,9 @@ class Result(Aggregate):
         )
         self._detect_critical(test, now)
 
-    def acknowledge_critical(
-        self,
-        *,
-        critical_id: str | None,
-        acknowledged_by: str,
-        called_by: str,
-        acknowledged_at: datetime,
-        read_back_confirmed: bool,
-    ) -> None:
-        if not read_back_confirmed:
-            raise InvalidInput("read_back_confirmed", "the receiver must read the value back")
-        for value, name in ((acknowledged_by, "acknowledged_by"), (called_by, "called_by")):
-            if not value.strip():
-                raise InvalidInput(name, "is required for a critical value call")
-        episode = self._episode(critical_id, "acknowledge a critical value")
-        episode.check_can_move_to("acknowledged", "be acknowledged")
-        if acknowledged_at < episode.detected_at:
-            raise InvalidInput("acknowledged_at", "is before the critical value was detected")
-        episode.move_to("acknowledged", "be acknowledged")
-        episode.acknowledged_by, episode.called_by = acknowledged_by, called_by
-        episode.acknowledged_at = acknowledged_at
-        minutes = int((acknowledged_at - episode.detected_at).total_seconds() // 60)
-        self._record(
-            ev.CriticalValueAcknowledged(
-                result_id=self.id,
-                critical_id=episode.critical_id,
-                order_id=self.order_id,
-                loinc_code=self.loinc_code,
-                acknowledged_by=acknowledged_by,
-                called_by=called_by,
-                acknowledged_at=acknowledged_at,
-                read_back_confirmed=True,
-                minutes_to_acknowledge=minutes,
-            )
-        )
-
-    def escalate_critical(
-        self, *, critical_id: str | None, tier: int, reason: str | None, now: datetime
-    ) -> None:
-        if tier < 1:
-            raise InvalidInput("tier", "escalation tiers start at 1")
-        episode = self._episode(critical_id, "escalate a critical value")
-        episode.check_can_move_to("escalated", "be escalated")
-        if tier <= episode.tier:
-            raise IllegalTransition(
-                "CriticalValue", f"escalated to tier {episode.tier}", f"escalate to tier {tier}"
-            )
-        episode.move_to("escalated", "be escalated")
-        episode.tier = tier
-        self._record(
-            ev.CriticalValueEscalated(
-                result_id=self.id,
-                critical_id=episode.critical_id,
-                order_id=self.order_id,
-                loinc_code=self.loinc_code,
-                tier=tier,
-                escalated_at=now,
-                reason=reason,
-            )
-        )
-
-    def _read(self, test: TestDefinition, value_text: str, unit: str | None) -> None:
-        c = self.context
-        self.reading = read_value(test, value_text, unit)
-        self.interpretation = interpret(
-            test,
-            self.reading,
-            sex=c.patient_sex,
-            date_of_birth=c.patient_date_of_birth,
-            on=c.collected_on,
-        )
-
-    def _detect_critical(self, test: TestDefinition, now: datetime) -> None:
-        if not self.interpretation.is_critical:
-            return
-        # derived, so a replayed command yields the same critical id
-        critical_id = derived_id(self.id, "critical", str(len(self.criticals) + 1))
-        r, c = self.reading, self.context
-        self.criticals.append(
-            CriticalEpisode(
-                critical_id=critical_id,
-                flag=self.interpretation.flag,
-                value_text=r.value_text,
-                detected_at=now,
-            )
-        )
-        self._record(
-            ev.CriticalValueDetected(
-                result_id=self.id,
-                critical_id=critical_id,
-                order_id=c.order_id,
-                sample_id=c.sample_id,
-                patient_id=c.patient_id,
-                accession_number=c.accession_number,
-                loinc_code=self.loinc_code,
-                test_name=self.test_name,
-                value_text=r.value_text,
-                unit=r.unit,
-                flag=self.interpretation.flag,
-                priority=c.priority,
-                detected_at=now,
-                value=r.value,
-                critical_low=test.critical_low,
-                critical_high=test.critical_high,
-            )
-        )
-
-    def _supersede_open_criticals(self, reason: str, now: datetime) -> list[str]:
-        open_episodes = [e for e in self.criticals if e.is_open]
-        for episode in open_episodes:
-            episode.supersede(reason, now)
-        return [e.critical_id for e in open_episodes]
-
-    def _episode(self, critical_id: str | None, action: str) -> CriticalEpisode:
-        """The named episode, or the latest one when the caller does not name it."""
-        if not self.criticals:
-            raise IllegalTransition(self.aggregate_type, "without critical value", action)
-        if critical_id is None:
-            return self.criticals[-1]
-        for episode in self.criticals:
-            if episode.critical_id == critical_id:
-                return episode
-        raise InvalidInput("critical_id", f"no critical value {critical_id} on result {self.id}")
-
     def snapshot(self) -> dict[str, Any]:
-        c, r, i = self.context, self.reading, self.interpretation
-        return {
-            "id": self.id,
-            "organization_id": self.organization_id,
-            "status": self.status,
-            "order_id": c.order_id,
-            "sample_id": c.sample_id,
-            "patient_id": c.patient_id,
-            "accession_number": c.accession_number,
-            "priority": c.priority,
-            "patient_sex": c.patient_sex,
-            "patient_date_of_birth": c.patient_date_of_birth.isoformat(),
-            "collected_on": c.collected_on.isoformat(),
-            "loinc_code": self.loinc_code,
-            "test_name": self.test_name,
-            "catalog_version": self.catalog_version,
-            "entered_by": self.entered_by,
-            "verified_by": self.verified_by,
-            "value": r.value,
-            "value_text": r.value_text,
-            "unit": r.unit,
-            "entered_value_text": r.entered_value_text,
-            "entered_unit": r.entered_unit,
-            "flag": i.flag,
-            "is_critical": i.is_critical,
-            "reference_low": i.reference_low,
-            "reference_high": i.reference_high,
-            "reference_text": i.reference_text,
-            "amendments": self.amendments,
-            "criticals": [e.to_dict() for e in self.criticals],
-        }
+        return to_snapshot(self)
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any], *, version: int) -> Self:
-        s = snapshot
-        result = cls.__new__(cls)
-        Aggregate.__init__(
-            result,
-            id=s["id"],
-            organization_id=s["organization_id"],
-            status=s["status"],
-            version=version,
-        )
-        result.context = ResultContext(
-            order_id=s["order_id"],
-            sample_id=s["sample_id"],
-            patient_id=s["patient_id"],
-            accession_number=s["accession_number"],
-            priority=s["priority"],
-            patient_sex=s["patient_sex"],
-            patient_date_of_birth=date.fromisoformat(s["patient_date_of_birth"]),
-            collected_on=date.fromisoformat(s["collected_on"]),
-        )
-        result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
-        result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]
-        result.verified_by = s["verified_by"]
-        result.reading = Reading(
-            value=s["value"],
-            value_text=s["value_text"],
-            unit=s["unit"],
-            entered_value_text=s["entered_value_text"],
-            entered_unit=s["entered_unit"],
-        )
-        result.interpretation = Interpretation(
-            flag=s["flag"],
-            is_critical=s["is_critical"],
-            reference_low=s["reference_low"],
-            reference_high=s["reference_high"],
-            reference_text=s["reference_text"],
-        )
-        # rows written before amendments recorded it: "amended" then meant corrected after release
-        legacy = s["status"] == "amended"
-        result.amendments = [{"after_verification": legacy, **a} for a in s["amendments"]]
-        result.criticals = [CriticalEpisode.from_dict(e) for e in s["criticals"]]
-        return result
+        return from_snapshot(cls, snapshot, version=version)

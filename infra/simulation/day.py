@@ -11,8 +11,9 @@ from datetime import date
 from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
-from infra.simulation.journey import Visit, plan_visit
+from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
+from infra.simulation.plan import plan_visit
 
 
 @dataclass

@@ -39,3 +39,12 @@ def synthetic_patient(rng: random.Random, today: date) -> SyntheticPatient:
         mobile=f"{rng.randint(6, 9)}{rng.randint(0, 999_999_999):09d}",
         aadhaar=body + verhoeff_check_digit(body),
     )
+
+
+@dataclass(frozen=True)
+class Staff:
+    desk: str = "desk.reception"
+    phlebotomist: str = "phleb.ravi"
+    technologist: str = "tech.anita"
+    verifier: str = "tech.suresh"
+    pathologist: str = "Dr. M. Pillai (MD Path)"

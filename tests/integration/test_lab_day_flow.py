@@ -16,8 +16,9 @@ from domains.catalog.model import load_catalog
 from infra.bootstrap import bootstrap
 from infra.relay_cli import build_relay
 from infra.settings import Settings
-from infra.simulation.journey import Visit, VisitPlan
+from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
+from infra.simulation.plan import VisitPlan
 
 pytestmark = pytest.mark.integration
 POTASSIUM = "2823-3"

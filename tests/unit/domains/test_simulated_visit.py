@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 
 from domains.result.events import ResultAmended, ResultVerified
-from infra.simulation.journey import Staff, Visit, VisitPlan
-from infra.simulation.people import synthetic_patient
+from infra.simulation.journey import Visit
+from infra.simulation.people import Staff, synthetic_patient
+from infra.simulation.plan import VisitPlan
 from tests.unit.fakes import FakeApp
 
 
