@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,32 +16,50 @@ topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks against the local stack.")
 
 
-def build_relay(settings: Settings, batch_size: int) -> Relay:
-    """Wire a relay to the registry: schema ids come from registering the committed schemas."""
+def build_relay(settings: Settings, batch_size: int, worker: int = 0, workers: int = 1) -> Relay:
+    """Wire a relay worker to the registry: each row is framed with the id of the schema it was
+    written with (its fingerprint), the committed schemas registered on first use.
+
+    Module level and built from picklable arguments: worker processes call it themselves."""
+    from infra.logging import configure_logging
     from producers.kafka_config import producer_config
     from producers.registry import SchemaIds, registry_client
     from producers.relay import Relay
+    from producers.writer_schemas import WriterSchemaIds
 
-    ids = SchemaIds(registry_client(settings.schema_registry_url))
+    configure_logging(settings.log_level)  # a spawned worker starts unconfigured
+    client = registry_client(settings.schema_registry_url)
     return Relay(
         settings.database_url,
         producer_config(settings),
-        lambda _topic, schema_name: ids.id_for(schema_name),
+        WriterSchemaIds(SchemaIds(client), client),
         batch_size=batch_size,
+        worker=worker,
+        workers=workers,
     )
 
 
 def relay(
     once: Annotated[bool, typer.Option(help="Publish what is committed now, then exit.")] = False,
-    batch: Annotated[int, typer.Option(help="Rows per transaction.")] = 5000,
+    batch: Annotated[int, typer.Option(help="Rows per batch (one flush, one delete).")] = 5000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes; each owns a slice of aggregates.")
+    ] = 2,
 ) -> None:
     """Publish the outbox to Kafka (until SIGTERM/SIGINT, or once)."""
-    r = build_relay(get_settings(), batch)
-    if once:
-        typer.echo(f"published {r.drain()} events")
-        r.close()
-    else:
-        r.run()
+    from producers import relay_workers
+    from producers.fingerprints import UnknownWriterSchemaError
+
+    factory = partial(build_relay, get_settings(), batch)
+    try:
+        if once:
+            report = relay_workers.drain(factory, workers)
+            typer.echo(f"published {report.published} events")
+        else:
+            relay_workers.run(factory, workers)
+    except UnknownWriterSchemaError as exc:
+        typer.echo(f"relay stopped: {exc}", err=True)
+        raise typer.Exit(3) from exc
 
 
 @topics_app.command("create")
@@ -64,12 +83,25 @@ def topics_create() -> None:
 def bench_relay(
     events: Annotated[int, typer.Option(help="Outbox rows to publish.")] = 200_000,
     batch: Annotated[int, typer.Option(help="Relay batch size.")] = 5000,
-    profile: Annotated[bool, typer.Option(help="Profile the relay with pyinstrument.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Relay worker processes.")] = 2,
+    runs: Annotated[int, typer.Option(min=1, help="Runs of each side; the best counts.")] = 3,
+    profile: Annotated[
+        bool, typer.Option(help="Profile the relay with pyinstrument (--workers 1 only).")
+    ] = False,
 ) -> None:
     """Relay throughput against a raw producer sending the same bytes (fresh DB and topics)."""
     from producers.bench import run_bench
 
-    result = run_bench(get_settings(), events=events, batch_size=batch, profile=profile)
+    if profile and workers != 1:
+        raise typer.BadParameter("--profile profiles this process: use --workers 1")
+    result = run_bench(
+        get_settings(),
+        events=events,
+        batch_size=batch,
+        workers=workers,
+        runs=runs,
+        profile=profile,
+    )
     typer.echo(result.summary())
 
 

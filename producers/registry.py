@@ -19,10 +19,12 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from domains.shared.messages import Event
 from infra.settings import get_settings
 from producers.avro_codec import committed_schema
+from producers.fingerprints import fingerprint
 from schemas.catalog import all_events, record_name_of, topic_of
 
 COMPATIBILITY = "FULL_TRANSITIVE"
 _SUBJECT_NOT_FOUND = 40401
+_CONFLICT = 409
 
 
 class RegistryError(Exception):
@@ -38,6 +40,21 @@ def registry_client(url: str | None = None, timeout_s: float = 10.0) -> SchemaRe
     return SchemaRegistryClient(
         {"url": url or get_settings().schema_registry_url, "timeout": timeout_s}
     )
+
+
+def ensure_global_compatibility(client: SchemaRegistryClient) -> None:
+    """Make FULL_TRANSITIVE the registry-wide default (``PUT /config``).
+
+    Per-subject levels are only set by ``SchemaIds`` and only once a subject exists; a subject
+    created any other way (a stock ``AvroSerializer`` with ``auto.register.schemas``, a tool)
+    would otherwise get the registry's default (often NONE), and its second version could break
+    every reader of data kept forever.
+    """
+    try:
+        if client.get_compatibility() != COMPATIBILITY:
+            client.set_compatibility(level=COMPATIBILITY)
+    except SchemaRegistryError as exc:
+        raise RegistryError(f"global compatibility: {exc}") from exc
 
 
 def avro_schema(schema: dict[str, Any]) -> Schema:
@@ -62,12 +79,16 @@ class SchemaIds:
         self._topic_for = topic_for
         self._ids: dict[str, int] = {}
         self._writers: dict[int, tuple[str, Any]] = {}
+        self._fingerprints: dict[str, str] = {}
+        self._global_checked = False
 
     def subject_of(self, record_name: str) -> str:
         return subject_for(self._topic_for(self._event(record_name)), record_name)
 
     def register_all(self) -> dict[str, int]:
-        """Register every schema (idempotent); returns subject -> schema id."""
+        """Set the global FULL_TRANSITIVE default, then register every schema (idempotent);
+        returns subject -> schema id."""
+        self._ensure_global()
         return {self.subject_of(name): self.id_for(name) for name in self._events}
 
     def id_for(self, record_name: str) -> int:
@@ -75,6 +96,16 @@ class SchemaIds:
         if record_name not in self._ids:
             self._ids[record_name] = self._register(record_name)
         return self._ids[record_name]
+
+    def knows(self, record_name: str) -> bool:
+        return record_name in self._events
+
+    def fingerprint_of(self, record_name: str) -> str:
+        """The fingerprint of the running code's schema for ``record_name`` (see fingerprints)."""
+        if record_name not in self._fingerprints:
+            schema = self._schema_for(self._event(record_name))
+            self._fingerprints[record_name] = fingerprint(schema)
+        return self._fingerprints[record_name]
 
     def writer_schema(self, schema_id: int) -> tuple[str, Any]:
         """(record full name, parsed schema) for a framed message's id: what a consumer needs
@@ -100,20 +131,38 @@ class SchemaIds:
         except KeyError as exc:
             raise RegistryError(f"no event class for Avro record {record_name}") from exc
 
+    def _ensure_global(self) -> None:
+        # Once per instance: every path that registers (``lis schemas register``, ``lis demo``,
+        # the relay's lazy ``id_for``) leaves the registry-wide default right as well.
+        if not self._global_checked:
+            ensure_global_compatibility(self._client)
+            self._global_checked = True
+
     def _register(self, record_name: str) -> int:
+        self._ensure_global()
         subject = self.subject_of(record_name)
         schema = avro_schema(self._schema_for(self._event(record_name)))
         try:
             # Compatibility first, so even the second version of a subject is checked. A new
             # subject may not accept config until it exists: then register, and set it after.
             try:
-                self._client.set_compatibility(subject_name=subject, level=COMPATIBILITY)
+                self._set_compatibility(subject)
             except SchemaRegistryError as exc:
                 if exc.error_code != _SUBJECT_NOT_FOUND and exc.http_status_code != 404:
                     raise
                 schema_id = self._client.register_schema(subject, schema)
-                self._client.set_compatibility(subject_name=subject, level=COMPATIBILITY)
+                self._set_compatibility(subject)
                 return int(schema_id)
             return int(self._client.register_schema(subject, schema))
         except SchemaRegistryError as exc:
             raise RegistryError(f"{subject}: {exc}") from exc
+
+    def _set_compatibility(self, subject: str) -> None:
+        try:
+            self._client.set_compatibility(subject_name=subject, level=COMPATIBILITY)
+        except SchemaRegistryError as exc:
+            # Two relay workers setting one subject's level at once: Apicurio creates the rule
+            # for both and refuses the second with 409. It exists now: setting it again updates.
+            if exc.http_status_code != _CONFLICT:
+                raise
+            self._client.set_compatibility(subject_name=subject, level=COMPATIBILITY)

@@ -16,7 +16,9 @@ class OutboxRow(Base):
     """An event waiting to be published; written in the transaction that changed the aggregate.
 
     ``payload`` is the Avro binary of the event record (no Confluent frame): the relay adds the
-    magic byte and the registry's schema id for ``schema_name`` and sends it as is.
+    magic byte and the registry id of the schema the payload was written with, which
+    ``schema_fingerprint`` names (SHA-256 of its canonical form; '' for rows from before
+    migration 0004: the relay's current schema), and sends it as is.
     ``txid`` (the writing transaction's id) makes the relay commit-order safe: it only reads rows
     whose transaction id is below the oldest transaction still running, so a transaction that
     commits late is never skipped. Rows are deleted once Kafka has acknowledged them.
@@ -36,6 +38,7 @@ class OutboxRow(Base):
     headers: Mapped[dict[str, str]] = mapped_column(JSONB)
     schema_name: Mapped[str] = mapped_column(String(128))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    schema_fingerprint: Mapped[str] = mapped_column(String(64), server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
@@ -63,10 +66,12 @@ class CommandLogRow(Base):
 
     # Command ids are scoped by tenant, like every other row.
     organization_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    command_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Ids may come from clients (X-Correlation-ID, an idempotency key), not only from new_id():
+    # 128 is the bound Command validates, so a long id is refused up front, not at commit.
+    command_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     command_type: Mapped[str] = mapped_column(String(64))
-    correlation_id: Mapped[str] = mapped_column(String(36))
-    causation_id: Mapped[str | None] = mapped_column(String(36))
+    correlation_id: Mapped[str] = mapped_column(String(128))
+    causation_id: Mapped[str | None] = mapped_column(String(128))
     user_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[dict[str, Any]] = mapped_column(JSONB)
     handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,10 +14,17 @@ from domains.events import TOPIC_BY_AGGREGATE
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import DuplicateCommand
 from domains.shared.messages import Command, EventEnvelope
-from domains.shared.uow import A, AbstractRepository, AbstractUnitOfWork, Outcome
+from domains.shared.uow import (
+    A,
+    AbstractRepository,
+    AbstractUnitOfWork,
+    LoggedCommand,
+    Outcome,
+)
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
 from infra.db.messaging import CommandLogRow, OutboxRow
 from infra.db.repository import SqlRepository, table_for
+from producers.fingerprints import writer_fingerprint
 
 # envelope -> (Avro record full name, schemaless Avro binary): producers.avro_codec.encode
 Encoder = Callable[[EventEnvelope], tuple[str, bytes]]
@@ -67,14 +74,14 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             self._repositories[aggregate_class] = repository
         return cast(AbstractRepository[A], repository)
 
-    def prior_outcome(self, organization_id: str, command_id: str) -> Outcome | None:
-        outcome = self.session.scalar(
-            select(CommandLogRow.outcome).where(
+    def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:
+        row = self.session.execute(
+            select(CommandLogRow.command_type, CommandLogRow.outcome).where(
                 CommandLogRow.command_id == command_id,
                 CommandLogRow.organization_id == organization_id,
             )
-        )
-        return None if outcome is None else dict(outcome)
+        ).one_or_none()
+        return None if row is None else LoggedCommand(row.command_type, dict(row.outcome))
 
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
@@ -82,6 +89,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     def _persist(
         self,
         changed: list[Aggregate],
+        read: list[Aggregate],
         envelopes: list[EventEnvelope],
         command: Command,
         outcome: Outcome,
@@ -112,8 +120,16 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             session.rollback()
             raise DuplicateCommand(command.command_id)
         owners = {id(a): repo for repo in self._repositories.values() for a in repo.seen.values()}
-        for aggregate in changed:
-            owners[id(aggregate)].save(aggregate, aggregate.version + len(aggregate.pending_events))
+        # Every transaction locks rows in one global order (type, id): CancelOrder (writes the
+        # order, share-locks its results) and VerifyResult (writes the result, share-locks its
+        # order) then queue on the first row they share instead of deadlocking, and the one
+        # that waited fails its version check once the other commits.
+        for aggregate in sorted(changed + read, key=lambda a: (a.aggregate_type, a.id)):
+            if aggregate.pending_events:
+                new_version = aggregate.version + len(aggregate.pending_events)
+                owners[id(aggregate)].save(aggregate, new_version)
+            else:
+                owners[id(aggregate)].hold_unchanged(aggregate)
         if outbox_rows:
             session.execute(insert(OutboxRow), outbox_rows)
         session.commit()
@@ -138,6 +154,8 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             },
             "schema_name": schema_name,
             "payload": payload,
+            # Which schema these bytes were written with: the relay frames with its id.
+            "schema_fingerprint": writer_fingerprint(self._encode, schema_name),
         }
 
     def rollback(self) -> None:

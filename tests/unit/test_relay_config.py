@@ -51,5 +51,5 @@ def test_relay_talks_libpq_without_the_sqlalchemy_driver_name() -> None:
 
 
 def test_constructing_a_relay_connects_to_nothing() -> None:
-    relay = Relay("postgresql+psycopg://nobody@127.0.0.1:1/none", {}, lambda _t, _s: 1)
+    relay = Relay("postgresql+psycopg://nobody@127.0.0.1:1/none", {}, lambda _t, _s, _f: 1)
     assert relay.published == 0
