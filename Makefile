@@ -30,6 +30,7 @@ $(VENV)/.installed: pyproject.toml
 
 stack: setup
 	$(RUN) $(VENV)/bin/lis stack up
+	$(RUN) $(VENV)/bin/lis topics create
 
 test: setup stack
 	$(RUN) $(VENV)/bin/pytest

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from infra.db.migrate import upgrade
 from infra.settings import Settings, get_settings
+from producers.topics import ensure_topics
 from tests.integration.containers import containerized_stack, docker_engine_available
 
 pytestmark = pytest.mark.integration
@@ -67,11 +68,14 @@ def stack() -> Iterator[Settings]:
         if not docker_engine_available():
             pytest.skip("LIS_TEST_STACK=containers, but no Docker engine answers")
         with containerized_stack() as settings:
+            ensure_topics(settings)
             yield settings
         return
     settings = get_settings()
     if not _stack_answers(settings):
         _stack_up()
+    # The event topics are the application's (auto-creation is off): a fresh broker has none.
+    ensure_topics(settings)
     yield settings
 
 
