@@ -74,7 +74,10 @@ def test_a_relay_from_before_slots_and_a_slotted_one_exclude_each_other(
         insert_pings(old_relay, [ping_params(topic, "agg-1", 1)])
         relay = make_relay(stack, fresh_database_url, schema_id, listen=False)
         assert relay.run_once() == 0
-        slot_locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+        slot_locks = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         assert old_relay.execute(slot_locks).fetchone() == (0,)  # stood by, took no slot
     assert drain_until(relay, 1) == 1  # the old relay's session ended
     with psycopg.connect(url, autocommit=True) as old_relay:
