@@ -111,7 +111,7 @@ class OutboxReader:
 
     def delete(self, xmin: int, first: int, last: int) -> None:
         if self._delete_db is None or self._delete_db.closed:
-            self._delete_db = psycopg.connect(self._conninfo, autocommit=True)
+            self._delete_db = psycopg.connect(self._conninfo, **CONNECT_OPTIONS)
         params = {**self._params(xmin), "first": first, "last": last}
         self._delete_db.execute(self._sql(_DELETE), params)
 
@@ -139,8 +139,22 @@ class OutboxReader:
         return {"xmin": xmin, "slots": self.held}
 
 
+# A dead peer must not block the relay (or hold its advisory locks) for the kernel's two-hour
+# keepalive default: both ends probe after 30 s, and no statement runs longer than a minute.
+CONNECT_OPTIONS: dict[str, Any] = {
+    "autocommit": True,
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c statement_timeout=60000 -c tcp_keepalives_idle=30"
+    " -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
+}
+
+
 def _connect(conninfo: str) -> psycopg.Connection[Any]:
-    db = psycopg.connect(conninfo, autocommit=True)
+    db = psycopg.connect(conninfo, **CONNECT_OPTIONS)
     # Walk the primary key in id order, which is what the fetch wants. Right after a burst (no
     # statistics yet) the planner otherwise picks the (txid, id) index and sorts the whole
     # backlog for every batch: measured 100-200 ms instead of 20 ms.

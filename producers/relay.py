@@ -109,6 +109,8 @@ class Relay:
                 # partition's round trip (~30-40 ms measured), so once per window, not per batch.
                 if unacked >= self.ack_every:
                     acknowledge()
+                if self._stop.is_set():  # SIGTERM: settle what was sent, leave the rest
+                    break
             if unacked:
                 acknowledge()
         finally:

@@ -56,6 +56,12 @@ class RelayProducer:
 
     def produce(self, rows: list[Row]) -> None:
         """Queue rows ``(id, topic, key, schema_name, fingerprint, payload, 4 headers, rest)``."""
+        if self._errors:
+            # A delivery already failed: sending later rows now would put a gap in some
+            # aggregate's order (A1 A2 A4, A3 re-sent later). Stop; the pass is retried whole.
+            first = self._errors[0]
+            self._errors.clear()
+            raise DeliveryFailedError(f"{len(rows)} rows kept in the outbox: {first}")
         producer = self._get_producer()
         started = perf_counter()
         prefixes, produce = self._prefixes, producer.produce

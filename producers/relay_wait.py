@@ -13,6 +13,8 @@ from typing import Any
 
 import psycopg
 
+from producers.outbox_reader import CONNECT_OPTIONS
+
 
 class Waiter:
     def __init__(self, conninfo: str, poll_interval: float, listen: bool) -> None:
@@ -28,7 +30,7 @@ class Waiter:
             return
         try:
             if self._listener is None or self._listener.closed:
-                self._listener = psycopg.connect(self._conninfo, autocommit=True)
+                self._listener = psycopg.connect(self._conninfo, **CONNECT_OPTIONS)
                 self._listener.execute("LISTEN outbox")
             deadline = perf_counter() + self.poll_interval
             # In short slices, so stop() (a signal) is seen within a second.

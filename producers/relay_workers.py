@@ -96,6 +96,9 @@ def run(factory: RelayFactory, workers: int, restart_after: float = 5.0) -> None
             proc.terminate()  # SIGTERM: the worker finishes its pass, then exits
         for proc, _ in procs.values():
             proc.join(timeout=150)
+            if proc.is_alive():  # stuck (e.g. on a dead connection): its rows are re-sent later
+                proc.kill()
+                proc.join(timeout=10)
 
 
 # -- in the child ------------------------------------------------------------------------------
@@ -120,8 +123,10 @@ def _drain_worker(factory: RelayFactory, worker: int, workers: int, conn: Connec
 
 def _drain(relay: Relay) -> tuple[int, dict[str, float]]:
     cpu = process_time()  # this process, every thread (librdkafka's too): for the benchmark
-    published = relay.drain()
-    relay.close()
+    try:
+        published = relay.drain()
+    finally:
+        relay.close()  # a failed drain must not keep holding the slots' locks
     return published, {**relay.seconds, "cpu": process_time() - cpu}
 
 

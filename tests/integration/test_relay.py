@@ -224,7 +224,7 @@ def test_stock_deserializing_consumer_reads_what_the_relay_published(
             "auto.offset.reset": "earliest",
             "key.deserializer": StringDeserializer("utf_8"),
             "value.deserializer": AvroDeserializer(
-                SchemaRegistryClient({"url": stack.schema_registry_url})
+                SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
             ),
         }
     )
