@@ -39,7 +39,7 @@ PARSED_PING = fastavro.parse_schema(PING)
 
 
 def register_ping(settings: Settings, topic: str) -> int:
-    client = SchemaRegistryClient({"url": settings.schema_registry_url})
+    client = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
     return int(client.register_schema(f"{topic}-lis.test.Ping", Schema(json.dumps(PING), "AVRO")))
 
 

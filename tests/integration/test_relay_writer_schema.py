@@ -82,7 +82,7 @@ def test_a_row_written_with_an_older_schema_goes_out_framed_with_that_schemas_id
     current = committed_schema(SampleCollected)
     # v1: the same record before the optional ``collected_by`` was added (FULL_TRANSITIVE ok).
     v1 = {**current, "fields": [f for f in current["fields"] if f["name"] != "collected_by"]}
-    client = SchemaRegistryClient({"url": stack.schema_registry_url})
+    client = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
     v1_id = client.register_schema(subject_for(topic, SCHEMA), avro_schema(v1))
     new = sample_record(current)
     old = {k: v for k, v in sample_record(current).items() if k != "collected_by"}
