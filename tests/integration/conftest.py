@@ -17,9 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from domains.shared.bus import MessageBus
+from infra.bootstrap import bootstrap
+from infra.db.engine import make_engine
 from infra.db.migrate import upgrade
 from infra.settings import Settings, get_settings
 from producers.topics import ensure_topics
@@ -114,6 +117,26 @@ def fresh_database_url(postgres: Settings) -> Iterator[str]:
     """A new, fully migrated Postgres database for one test, dropped afterwards."""
     with fresh_database(postgres) as url:
         yield url
+
+
+@pytest.fixture
+def settings(postgres: Settings, fresh_database_url: str) -> Settings:
+    """The stack's settings, pointed at this test's fresh database."""
+    return postgres.model_copy(update={"database_url": fresh_database_url})
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on this test's fresh database."""
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def bus(settings: Settings, engine: Engine) -> MessageBus:
+    """The real message bus on this test's fresh database."""
+    return bootstrap(settings, engine=engine)
 
 
 @pytest.fixture(scope="module")

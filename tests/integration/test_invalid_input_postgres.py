@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from domains.shared.bus import MessageBus
 from domains.shared.errors import InvalidInput
@@ -37,13 +37,6 @@ class PostgresApp(FakeApp):
     def __init__(self, bus: MessageBus) -> None:
         super().__init__()
         self.bus = bus
-
-
-@pytest.fixture
-def engine(fresh_database_url: str) -> Any:
-    engine = create_engine(fresh_database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

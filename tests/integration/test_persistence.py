@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
@@ -22,7 +21,7 @@ from domains.shared.errors import ConcurrencyConflict, Conflict, NotFound
 from domains.shared.ids import new_id
 from domains.shared.messages import Command, Event, EventEnvelope
 from domains.shared.uow import AbstractUnitOfWork, Outcome
-from infra.db.engine import make_engine, make_session_factory
+from infra.db.engine import make_session_factory
 from infra.db.messaging import CommandLogRow, OutboxRow
 from infra.db.uow import SqlUnitOfWork
 
@@ -93,13 +92,6 @@ class RegisterPerson(Command):
 
 def fake_encode(envelope: EventEnvelope) -> tuple[str, bytes]:
     return f"test.{type(envelope.event).__name__}", json.dumps(envelope.event.payload()).encode()
-
-
-@pytest.fixture
-def engine(fresh_database_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

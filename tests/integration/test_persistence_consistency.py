@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -26,32 +25,13 @@ from domains.shared.errors import ConcurrencyConflict, Conflict
 from domains.shared.ids import new_id
 from domains.shared.messages import Command, Event, EventEnvelope
 from domains.shared.uow import AbstractUnitOfWork, Outcome
-from infra.bootstrap import bootstrap
-from infra.db.engine import make_engine, make_session_factory
+from infra.db.engine import make_session_factory
 from infra.db.uow import SqlUnitOfWork
-from infra.settings import Settings
 from producers.avro_codec import encode
 
 pytestmark = pytest.mark.integration
 ORG = "org-a"
 POTASSIUM = "2823-3"
-
-
-@pytest.fixture
-def settings(fresh_database_url: str) -> Settings:
-    return Settings(database_url=fresh_database_url)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def bus(settings: Settings, engine: Engine) -> MessageBus:
-    return bootstrap(settings, engine=engine)
 
 
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:

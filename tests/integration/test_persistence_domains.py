@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -19,8 +18,7 @@ from domains.sample.commands import CollectSample
 from domains.sample.ports import check_accession_number
 from domains.shared.bus import MessageBus
 from domains.shared.errors import ConcurrencyConflict, InvalidInput, NotFound
-from infra.bootstrap import bootstrap
-from infra.db.engine import make_engine, make_session_factory
+from infra.db.engine import make_session_factory
 from infra.db.messaging import OutboxRow
 from infra.db.queries import search_patients
 from infra.db.tables import Base
@@ -33,23 +31,6 @@ pytestmark = pytest.mark.integration
 ORG, OTHER_ORG = "org-a", "org-b"
 AADHAAR = "23412341234" + verhoeff_check_digit("23412341234")
 HAEMOGLOBIN = "718-7"
-
-
-@pytest.fixture
-def settings(fresh_database_url: str) -> Settings:
-    return Settings(database_url=fresh_database_url)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def bus(settings: Settings, engine: Engine) -> MessageBus:
-    return bootstrap(settings, engine=engine)
 
 
 def register(bus: MessageBus, given: str = "Anita", family: str = "Sharma", **more: Any) -> Any:

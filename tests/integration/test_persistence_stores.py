@@ -4,7 +4,6 @@ Aadhaar vault they sit beside."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -22,19 +21,11 @@ from infra.db.catalog_store import (
     read_catalog,
     store_catalog,
 )
-from infra.db.engine import make_engine
 from infra.phi import FernetAadhaarVault, VaultError
 from infra.settings import get_settings
 
 pytestmark = pytest.mark.integration
 AADHAAR = "234123412346"
-
-
-@pytest.fixture
-def engine(fresh_database_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_database_url)
-    yield engine
-    engine.dispose()
 
 
 def test_the_catalog_is_stored_once_per_version_and_reads_back_whole(engine: Engine) -> None:
