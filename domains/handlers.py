@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import partial
 
 from domains.catalog.model import Catalog
-from domains.catalog.ports import Clock
 from domains.order import commands as order_cmd
 from domains.order import handlers as order
 from domains.order.model import Order
@@ -29,6 +28,7 @@ from domains.sample.model import Sample
 from domains.sample.ports import AccessionSource
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import Handler
+from domains.shared.clock import Clock
 from domains.shared.messages import Command
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from domains.catalog.model import Catalog, load_catalog
-from domains.catalog.ports import Clock, SystemClock
 from domains.handlers import command_handlers
 from domains.shared.bus import MessageBus
+from domains.shared.clock import Clock, SystemClock
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork

@@ -13,9 +13,9 @@ from domains.order.events import (
     OrderCreated,
     OrderedTest,
 )
-from domains.patient.identifiers import mask_contact, normalize_contact
 from domains.patient.model import Patient
 from domains.shared.aggregate import Aggregate
+from domains.shared.contacts import mask_contact, normalize_contact
 from domains.shared.errors import Conflict, IllegalTransition, InvalidInput
 
 PRIORITIES = ("routine", "urgent", "stat")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from domains.catalog.ports import Clock
 from domains.patient.commands import DeletePatient, RegisterPatient, UpdatePatient
 from domains.patient.identifiers import normalize_aadhaar
 from domains.patient.model import Demographics, DuplicatePatient, Patient, duplicate_key
 from domains.patient.ports import AadhaarVault, MrnSource
+from domains.shared.clock import Clock
 from domains.shared.errors import Conflict
 from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome

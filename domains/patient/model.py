@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Self
 from domains.patient import identifiers as ids
 from domains.patient.events import PatientCreated, PatientDeleted, PatientUpdated
 from domains.patient.ports import AadhaarVault
+from domains.shared import contacts
 from domains.shared.aggregate import Aggregate
 from domains.shared.errors import Conflict, InvalidInput
 
@@ -62,8 +63,8 @@ class Demographics:
             given_name=check_name(given_name, "given_name"),
             date_of_birth=check_date_of_birth(date_of_birth, today),
             sex=check_sex(sex),
-            mobile=ids.normalize_mobile(mobile) if mobile else None,
-            email=ids.normalize_email(email) if email else None,
+            mobile=contacts.normalize_mobile(mobile) if mobile else None,
+            email=contacts.normalize_email(email) if email else None,
         )
 
 
@@ -186,8 +187,8 @@ class Patient(Aggregate):
             "given_name": d.given_name,
             "date_of_birth": d.date_of_birth,
             "sex": d.sex,
-            "mobile_masked": ids.mask_mobile(d.mobile) if d.mobile else None,
-            "email_masked": ids.mask_email(d.email) if d.email else None,
+            "mobile_masked": contacts.mask_mobile(d.mobile) if d.mobile else None,
+            "email_masked": contacts.mask_email(d.email) if d.email else None,
             "aadhaar_masked": self.aadhaar_masked,
         }
 

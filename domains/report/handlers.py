@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from domains.catalog.ports import Clock
 from domains.order.model import Order
 from domains.patient.model import Patient
 from domains.report.commands import AmendReport, DeliverReport, GenerateReport, SignReport
 from domains.report.model import Report
 from domains.result.model import Result
+from domains.shared.clock import Clock
 from domains.shared.errors import NotFound
 from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome

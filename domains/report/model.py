@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from domains.order.model import Order
-from domains.patient.identifiers import mask_contact, normalize_contact
 from domains.patient.model import Patient
 from domains.report.events import ReportDelivered, ReportGenerated, ReportLine, ReportSigned
 from domains.report.rendering import render_text
 from domains.result.model import Result
 from domains.shared.aggregate import Aggregate
+from domains.shared.contacts import mask_contact, normalize_contact
 from domains.shared.errors import Conflict, InvalidInput
 
 CHANNELS = ("email", "sms", "whatsapp", "portal", "print")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from domains.catalog.model import Catalog
-from domains.catalog.ports import Clock
 from domains.order.model import Order
 from domains.patient.model import Patient
 from domains.result.commands import (
@@ -15,6 +14,7 @@ from domains.result.commands import (
 )
 from domains.result.model import Result, ResultContext
 from domains.sample.model import Sample
+from domains.shared.clock import Clock
 from domains.shared.errors import Conflict, InvalidInput
 from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome

@@ -1,28 +1,37 @@
-"""Result aggregate: one test's value on one sample, flagged, verified, amended; with its
-critical value episodes (detection, escalation, read-back acknowledgement).
-
-Its parts beside it: ``value`` (subject and current value), ``critical_values``, ``snapshot``.
-"""
+"""Result aggregate: one test's value on one sample, flagged against the catalog, verified by a
+second person, amended with a reason; and its critical value episodes (``critical``: detected,
+escalated, acknowledged by read-back, superseded by an amendment)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
-from domains.catalog.interpretation import Interpretation, Reading
+from domains.catalog.interpretation import Interpretation, Reading, interpret, read_value
 from domains.catalog.model import TestDefinition
 from domains.result import events as ev
 from domains.result.critical import CriticalEpisode
-from domains.result.critical_values import CriticalValues
-from domains.result.snapshot import from_snapshot, to_snapshot
-from domains.result.value import ResultContext, ResultValue
-from domains.shared.aggregate import Transitions
-from domains.shared.errors import InvalidInput, PermissionDenied
-
-__all__ = ["Result", "ResultContext"]
+from domains.shared.aggregate import Aggregate, Transitions
+from domains.shared.errors import IllegalTransition, InvalidInput, PermissionDenied
+from domains.shared.ids import derived_id
 
 
-class Result(CriticalValues, ResultValue):
+@dataclass(frozen=True)
+class ResultContext:
+    """Who and what a result is about, fixed at entry (ranges use age at collection)."""
+
+    order_id: str
+    sample_id: str
+    patient_id: str
+    accession_number: str
+    priority: str
+    patient_sex: str
+    patient_date_of_birth: date = field(repr=False)  # PHI: not in reprs and logs
+    collected_on: date
+
+
+class Result(Aggregate):
     aggregate_type = "Result"
     lookup_fields = ("order_id", "sample_id", "loinc_code")
     transitions: ClassVar[Transitions] = {
@@ -58,6 +67,16 @@ class Result(CriticalValues, ResultValue):
         self.amendments: list[dict[str, Any]] = []
         self.criticals: list[CriticalEpisode] = []
 
+    # -- what it is --------------------------------------------------------------------------
+
+    @property
+    def order_id(self) -> str:
+        return self.context.order_id
+
+    @property
+    def sample_id(self) -> str:
+        return self.context.sample_id
+
     @property
     def is_verified(self) -> bool:
         """The current value has been verified: only such a value completes an order or is
@@ -69,6 +88,18 @@ class Result(CriticalValues, ResultValue):
         """Some value of this result was released once (an order holding it cannot be
         cancelled), even if an amendment now awaits verification."""
         return self.status in ("verified", "amended")
+
+    @property
+    def is_corrected(self) -> bool:
+        """A released value was changed afterwards (the report marks the line "(c)")."""
+        return any(a.get("after_verification", False) for a in self.amendments)
+
+    @property
+    def value_written_by(self) -> str | None:
+        """Who typed the current value: its enterer, or its latest amender."""
+        return self.amendments[-1]["amended_by"] if self.amendments else self.entered_by
+
+    # -- the value ---------------------------------------------------------------------------
 
     @classmethod
     def enter(
@@ -181,7 +212,9 @@ class Result(CriticalValues, ResultValue):
         )
         # the value a critical episode was raised for is gone: close it before a new one
         # (if the new value is critical too) opens, so a result never has two open episodes
-        superseded = self._supersede_open_criticals(f"amendment {number}: {reason.strip()}", now)
+        superseded = [e for e in self.criticals if e.is_open]
+        for episode in superseded:
+            episode.supersede(f"amendment {number}: {reason.strip()}", now)
         r, i = self.reading, self.interpretation
         self._record(
             ev.ResultAmended(
@@ -199,14 +232,160 @@ class Result(CriticalValues, ResultValue):
                 flag=i.flag,
                 is_critical=i.is_critical,
                 value=r.value,
-                superseded_critical_ids=superseded,
+                superseded_critical_ids=[e.critical_id for e in superseded],
             )
         )
         self._detect_critical(test, now)
 
+    def _read(self, test: TestDefinition, value_text: str, unit: str | None) -> None:
+        c = self.context
+        self.reading = read_value(test, value_text, unit)
+        self.interpretation = interpret(
+            test,
+            self.reading,
+            sex=c.patient_sex,
+            date_of_birth=c.patient_date_of_birth,
+            on=c.collected_on,
+        )
+
+    # -- critical values ---------------------------------------------------------------------
+
+    def acknowledge_critical(
+        self,
+        *,
+        critical_id: str | None,
+        acknowledged_by: str,
+        called_by: str,
+        acknowledged_at: datetime,
+        read_back_confirmed: bool,
+    ) -> None:
+        episode = self._episode(critical_id, "acknowledge a critical value")
+        episode.acknowledge(
+            acknowledged_by=acknowledged_by,
+            called_by=called_by,
+            at=acknowledged_at,
+            read_back_confirmed=read_back_confirmed,
+        )
+        self._record(
+            ev.CriticalValueAcknowledged(
+                result_id=self.id,
+                critical_id=episode.critical_id,
+                order_id=self.order_id,
+                loinc_code=self.loinc_code,
+                acknowledged_by=acknowledged_by,
+                called_by=called_by,
+                acknowledged_at=acknowledged_at,
+                read_back_confirmed=True,
+                minutes_to_acknowledge=episode.minutes_to_acknowledge,
+            )
+        )
+
+    def escalate_critical(
+        self, *, critical_id: str | None, tier: int, reason: str | None, now: datetime
+    ) -> None:
+        episode = self._episode(critical_id, "escalate a critical value")
+        episode.escalate(tier)
+        self._record(
+            ev.CriticalValueEscalated(
+                result_id=self.id,
+                critical_id=episode.critical_id,
+                order_id=self.order_id,
+                loinc_code=self.loinc_code,
+                tier=tier,
+                escalated_at=now,
+                reason=reason,
+            )
+        )
+
+    def _detect_critical(self, test: TestDefinition, now: datetime) -> None:
+        if not self.interpretation.is_critical:
+            return
+        # derived, so a replayed command yields the same critical id
+        critical_id = derived_id(self.id, "critical", str(len(self.criticals) + 1))
+        r, c, flag = self.reading, self.context, self.interpretation.flag
+        self.criticals.append(
+            CriticalEpisode(
+                critical_id=critical_id, flag=flag, value_text=r.value_text, detected_at=now
+            )
+        )
+        self._record(
+            ev.CriticalValueDetected(
+                result_id=self.id,
+                critical_id=critical_id,
+                order_id=c.order_id,
+                sample_id=c.sample_id,
+                patient_id=c.patient_id,
+                accession_number=c.accession_number,
+                loinc_code=self.loinc_code,
+                test_name=self.test_name,
+                value_text=r.value_text,
+                unit=r.unit,
+                flag=flag,
+                priority=c.priority,
+                detected_at=now,
+                value=r.value,
+                critical_low=test.critical_low,
+                critical_high=test.critical_high,
+            )
+        )
+
+    def _episode(self, critical_id: str | None, action: str) -> CriticalEpisode:
+        """The named episode, or the latest one when the caller does not name it."""
+        if not self.criticals:
+            raise IllegalTransition(self.aggregate_type, "without critical value", action)
+        if critical_id is None:
+            return self.criticals[-1]
+        for episode in self.criticals:
+            if episode.critical_id == critical_id:
+                return episode
+        raise InvalidInput("critical_id", f"no critical value {critical_id} on result {self.id}")
+
+    # -- persistence (see ``Aggregate``) -----------------------------------------------------
+
     def snapshot(self) -> dict[str, Any]:
-        return to_snapshot(self)
+        context = {
+            k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self.context).items()
+        }
+        return {
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "status": self.status,
+            **context,
+            "loinc_code": self.loinc_code,
+            "test_name": self.test_name,
+            "catalog_version": self.catalog_version,
+            "entered_by": self.entered_by,
+            "verified_by": self.verified_by,
+            **asdict(self.reading),
+            **asdict(self.interpretation),
+            "amendments": self.amendments,
+            "criticals": [e.to_dict() for e in self.criticals],
+        }
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any], *, version: int) -> Self:
-        return from_snapshot(cls, snapshot, version=version)
+        s = snapshot
+        result = cls.__new__(cls)
+        Aggregate.__init__(
+            result, id=s["id"], organization_id=s["organization_id"], status=s["status"],
+            version=version,
+        )  # fmt: skip
+        dates = ("patient_date_of_birth", "collected_on")
+        result.context = ResultContext(
+            **{f: date.fromisoformat(s[f]) if f in dates else s[f] for f in _fields(ResultContext)}
+        )
+        result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
+        result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]
+        result.verified_by = s["verified_by"]
+        result.reading = Reading(**{f: s[f] for f in _fields(Reading)})
+        result.interpretation = Interpretation(**{f: s[f] for f in _fields(Interpretation)})
+        # rows written before amendments recorded it: "amended" then meant corrected after
+        # release
+        legacy = s["status"] == "amended"
+        result.amendments = [{"after_verification": legacy, **a} for a in s["amendments"]]
+        result.criticals = [CriticalEpisode.from_dict(e) for e in s["criticals"]]
+        return result
+
+
+def _fields(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]

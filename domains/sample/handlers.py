@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from domains.catalog.model import Catalog
-from domains.catalog.ports import Clock
 from domains.order.model import Order
 from domains.result.model import Result
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
 from domains.sample.model import Sample
 from domains.sample.ports import AccessionSource
+from domains.shared.clock import Clock
 from domains.shared.errors import Conflict
 from domains.shared.ids import new_id
 from domains.shared.uow import AbstractUnitOfWork, Outcome

@@ -6,7 +6,7 @@ import abc
 import re
 from datetime import date
 
-from domains.patient.identifiers import luhn_check_digit, luhn_valid
+from domains.shared.check_digits import luhn_check_digit, luhn_valid
 from domains.shared.errors import Conflict, InvalidInput
 
 SEQUENCE_DIGITS = 5  # up to 99,999 tubes a day per organization

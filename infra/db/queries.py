@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Float, func, literal, or_, select
 
-from domains.patient.identifiers import mask_aadhaar, mask_mobile, normalize_mobile
+from domains.patient.identifiers import mask_aadhaar
+from domains.shared.contacts import mask_mobile, normalize_mobile
 from domains.shared.errors import InvalidInput
 from infra.db.aggregates import PatientRow
 

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from domains.patient.identifiers import verhoeff_check_digit
+from domains.shared.check_digits import verhoeff_check_digit
 
 GIVEN = {
     "female": ["Aarti", "Priya", "Kavya", "Meena", "Lakshmi", "Sunita", "Ananya", "Fatima"],

@@ -13,10 +13,11 @@ from domains.order.commands import ConfirmOrder, PlaceOrder
 from domains.order.model import Order
 from domains.patient.commands import RegisterPatient
 from domains.patient.events import PatientCreated
-from domains.patient.identifiers import check_mrn, verhoeff_check_digit
+from domains.patient.identifiers import check_mrn
 from domains.sample.commands import CollectSample
 from domains.sample.ports import check_accession_number
 from domains.shared.bus import MessageBus
+from domains.shared.check_digits import verhoeff_check_digit
 from domains.shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from infra.db.engine import make_session_factory
 from infra.db.messaging import OutboxRow

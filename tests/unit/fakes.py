@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from domains.catalog.model import Catalog, load_catalog
-from domains.catalog.ports import Clock
 from domains.handlers import command_handlers
 from domains.patient.identifiers import mrn_from_sequence
 from domains.patient.ports import AadhaarVault, MrnSource
 from domains.sample.ports import AccessionSource, accession_number
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
+from domains.shared.clock import Clock
 from domains.shared.errors import ConcurrencyConflict
 from domains.shared.messages import Command, Event, EventEnvelope
 from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, LoggedCommand, Outcome

@@ -7,17 +7,13 @@ import pytest
 
 from domains.patient.identifiers import (
     check_mrn,
-    luhn_valid,
     mask_aadhaar,
-    mask_mobile,
     mrn_from_sequence,
     normalize_aadhaar,
-    normalize_email,
-    normalize_mobile,
-    verhoeff_check_digit,
-    verhoeff_valid,
 )
 from domains.sample.ports import accession_number, check_accession_number
+from domains.shared.check_digits import luhn_valid, verhoeff_check_digit, verhoeff_valid
+from domains.shared.contacts import mask_mobile, normalize_email, normalize_mobile
 from domains.shared.errors import Conflict, InvalidInput
 
 

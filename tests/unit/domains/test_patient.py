@@ -6,8 +6,8 @@ import pytest
 
 from domains.patient.commands import DeletePatient, RegisterPatient, UpdatePatient
 from domains.patient.events import PatientCreated, PatientDeleted, PatientUpdated
-from domains.patient.identifiers import luhn_valid
 from domains.patient.model import DuplicatePatient, Patient
+from domains.shared.check_digits import luhn_valid
 from domains.shared.errors import (
     ConcurrencyConflict,
     IllegalTransition,

@@ -1,9 +1,5 @@
 """The clock port shared by every domain (for "now" and the lab's calendar day). Adapters:
-SystemClock here; FakeClock in tests/unit/fakes.py.
-
-The clock lives beside the catalog because both are reference services the handlers are
-wired with; it belongs in domains/shared if the kernel grows one.
-"""
+SystemClock here; FakeClock in tests/unit/fakes.py."""
 
 from __future__ import annotations
 
