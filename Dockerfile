@@ -14,7 +14,7 @@ RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml
     && pip install -r /tmp/requirements.txt
 COPY . .
 # Editable on purpose: migrations and alembic.ini sit at the repository root, which the code finds
-# relative to its own files (infra/settings.py REPO_ROOT); a site-packages copy would lose them.
+# relative to its own files (infra/config/settings.py REPO_ROOT); a site-packages copy would lose them.
 RUN pip install --no-deps -e .
 
 # Not root: the relay and the demo need no privileges.

@@ -1,7 +1,8 @@
 """The consumer loop every processor shares: decode, apply once, then move the offset.
 
 Per message: log context is reset and bound to the message's flow ids; the Confluent-framed
-value is decoded with the writer schema fetched from the registry by id (cached); the handler
+value is decoded with the writer schema fetched from the registry by id (cached,
+``schemas.decoder``); the handler
 runs in one DB transaction that first claims the event id in the inbox, so a redelivered event
 is a no-op; only after that commit is the offset stored (at least once). The id claimed is the
 one inside the Avro payload (``metadata.event_id``), never the header: headers are copied and
@@ -14,8 +15,6 @@ dead-lettered: an outage must not turn every event into poison.
 
 from __future__ import annotations
 
-import io
-import json
 import signal
 import threading
 from collections.abc import Sequence
@@ -23,22 +22,21 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-import fastavro
 import psycopg
 import structlog
 from confluent_kafka import Consumer, KafkaException, Message
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers.dlq import DeadLetterError, DeadLetters
 from consumers.inbox import claim
+from consumers.kafka_config import consumer_config
 from domains.shared.messages import EventEnvelope
-from infra.settings import Settings
-from producers import avro_codec
-from producers.avro_codec import SerializationError
-from producers.kafka_config import consumer_config, producer_config
+from producers.kafka_config import producer_config
+from producers.topics import Topics
+from schemas import avro_codec
+from schemas.avro_codec import SerializationError
+from schemas.decoder import RegistryDecoder, RegistryUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +51,8 @@ class EnvelopeMismatchError(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, TransientError | DeadLetterError | psycopg.OperationalError):
+    transient = (TransientError, RegistryUnavailable, DeadLetterError, psycopg.OperationalError)
+    if isinstance(exc, transient):
         return True
     # SQLAlchemy marks errors that mean "the connection is gone" (server restart, network).
     return isinstance(exc, DBAPIError) and (
@@ -95,55 +94,21 @@ class Handler(Protocol):
     def handle(self, message: Received, session: Session) -> None: ...
 
 
-class RegistryDecoder:
-    """Confluent frame -> (writer schema by id from the registry, cached) -> Avro record."""
-
-    def __init__(self, registry_url: str) -> None:
-        self._url = registry_url
-        self._client: SchemaRegistryClient | None = None
-        self._schemas: dict[int, Any] = {}
-
-    def writer_schema(self, schema_id: int) -> Any:
-        if (schema := self._schemas.get(schema_id)) is not None:
-            return schema
-        self._client = self._client or SchemaRegistryClient({"url": self._url, "timeout": 10})
-        try:
-            raw = self._client.get_schema(schema_id).schema_str or ""
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                raise SerializationError(f"schema id {schema_id} is not in the registry") from exc
-            raise TransientError(f"registry: {exc}") from exc
-        except Exception as exc:  # connection refused, timeouts: the registry, not the message
-            raise TransientError(f"registry unreachable: {exc!r}") from exc
-        schema = fastavro.parse_schema(json.loads(raw))
-        self._schemas[schema_id] = schema
-        return schema
-
-    def decode(self, msg: Message) -> Received:
-        value = msg.value()
-        if value is None:
-            raise SerializationError("message has no value")
-        schema_id, body = avro_codec.unframe(value)
-        schema = self.writer_schema(schema_id)
-        buf = io.BytesIO(body)
-        try:
-            record = fastavro.schemaless_reader(buf, schema, schema)
-        except Exception as exc:  # fastavro's errors vary; bytes + known schema never heal
-            raise SerializationError(f"cannot decode with schema {schema_id}: {exc!r}") from exc
-        if buf.tell() != len(body) or not isinstance(record, dict):
-            raise SerializationError(f"body does not match schema {schema_id}")
-        raw_key = msg.key()
-        return Received(
-            topic=str(msg.topic()),
-            partition=int(msg.partition() or 0),
-            offset=int(msg.offset() or 0),
-            key=raw_key.decode() if isinstance(raw_key, bytes) else raw_key,
-            headers=_headers(msg),
-            schema_name=schema["name"],
-            record=record,
-            body=body,
-            writer_schema=schema,
-        )
+def received(msg: Message, decoder: RegistryDecoder) -> Received:
+    """Decode one consumed message (``SerializationError`` / ``RegistryUnavailable``)."""
+    decoded = decoder.decode(msg.value())
+    raw_key = msg.key()
+    return Received(
+        topic=str(msg.topic()),
+        partition=int(msg.partition() or 0),
+        offset=int(msg.offset() or 0),
+        key=raw_key.decode() if isinstance(raw_key, bytes) else raw_key,
+        headers=_headers(msg),
+        schema_name=decoded.schema_name,
+        record=decoded.record,
+        body=decoded.body,
+        writer_schema=decoded.writer_schema,
+    )
 
 
 def _headers(msg: Message) -> dict[str, str]:
@@ -153,22 +118,27 @@ def _headers(msg: Message) -> dict[str, str]:
 
 
 class ConsumerBase:
+    """One handler's consumer: group ``topics.group(handler.name)``, dead letters to
+    ``topics.dlq(handler.name)``."""
+
     def __init__(
         self,
         handler: Handler,
-        settings: Settings,
-        session_factory: sessionmaker[Session],
         *,
-        decoder: RegistryDecoder | None = None,
+        bootstrap: str,
+        topics: Topics,
+        session_factory: sessionmaker[Session],
+        decoder: RegistryDecoder,
         max_backoff: float = 30.0,
         **consumer_overrides: Any,
     ) -> None:
         self.handler = handler
-        self._settings = settings
         self._sessions = session_factory
-        self._decoder = decoder or RegistryDecoder(settings.schema_registry_url)
-        self._dead_letters = DeadLetters(settings, handler.name, producer_config(settings))
-        self._config = consumer_config(settings, handler.name, **consumer_overrides)
+        self._decoder = decoder
+        self._dead_letters = DeadLetters(
+            bootstrap, topics, handler.name, producer_config(bootstrap)
+        )
+        self._config = consumer_config(bootstrap, topics.group(handler.name), **consumer_overrides)
         self._max_backoff = max_backoff
         self._stop = threading.Event()
         self.applied = self.duplicates = self.dead_lettered = 0
@@ -233,11 +203,11 @@ class ConsumerBase:
                 backoff = min(backoff * 2, self._max_backoff)
 
     def _apply(self, msg: Message) -> None:
-        received = self._decoder.decode(msg)
-        event_id = received.event_id
+        message = received(msg, self._decoder)
+        event_id = message.event_id
         if not event_id:
             raise SerializationError("no metadata.event_id in the payload; cannot apply once")
-        header_id = received.headers.get("event_id")
+        header_id = message.headers.get("event_id")
         if header_id is not None and header_id != event_id:
             raise EnvelopeMismatchError(
                 f"event_id header {header_id!r} disagrees with payload event_id {event_id!r}"
@@ -247,5 +217,5 @@ class ConsumerBase:
                 self.duplicates += 1
                 log.info("consumer.duplicate", event_id=event_id)
                 return
-            self.handler.handle(received, session)
+            self.handler.handle(message, session)
         self.applied += 1

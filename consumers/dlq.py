@@ -1,4 +1,5 @@
-"""Dead letters: a message a consumer cannot apply goes to ``lis.dlq.<consumer>`` as it came.
+"""Dead letters: a message a consumer cannot apply goes to ``<namespace>.dlq.<consumer>`` as it
+came.
 
 The value and key are the original bytes (so a fixed consumer, or ``lis replay``, can re-feed
 them unchanged) and the original headers are kept; ``dlq.*`` headers say why and where from.
@@ -10,8 +11,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from infra.settings import Settings
-from producers.topics import dlq_topic, ensure_topics
+from producers.topics import Topics, ensure_topics
 
 _MAX_ERROR_CHARS = 2000  # a header, not a log file: enough for the reason and the field
 
@@ -21,10 +21,13 @@ class DeadLetterError(Exception):
 
 
 class DeadLetters:
-    def __init__(self, settings: Settings, consumer: str, producer_config: dict[str, Any]):
-        self._settings = settings
+    def __init__(
+        self, bootstrap: str, topics: Topics, consumer: str, producer_config: dict[str, Any]
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topics = topics
         self.consumer = consumer
-        self.topic = dlq_topic(consumer)
+        self.topic = topics.dlq(consumer)
         self._config = producer_config
         self._producer: Producer | None = None
 
@@ -61,7 +64,7 @@ class DeadLetters:
     def _get_producer(self) -> Producer:
         if self._producer is None:
             # The topic is created on demand, with the event topics' keep-forever settings.
-            ensure_topics(self._settings, [self.topic])
+            ensure_topics(self._bootstrap, self._topics, [self.topic])
             config = dict(self._config)
             config.pop("delivery.report.only.error", None)  # we want this one report
             self._producer = Producer(config)

@@ -1,4 +1,5 @@
-"""Read back one or more business flows (by correlation id) from the event topics.
+"""Read back events from the event topics: one or more business flows (by correlation id), or
+everything from some offsets on.
 
 Filtering uses the ``correlation_id`` header, so only matching messages are decoded; decoding is
 confluent_kafka's stock ``AvroDeserializer`` with nothing of this project's, as any downstream
@@ -13,7 +14,7 @@ first. A partial flow that looks whole would mislead whoever is tracing a lab in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from domains.events import TOPIC_BY_AGGREGATE
-
-EVENT_TOPICS = sorted(set(TOPIC_BY_AGGREGATE.values()))
 DEFAULT_TIMEOUT_S = 120.0
+# Partitions are assigned, never subscribed, and no offset is committed: the id joins no group.
+_READER_GROUP = "lis-flow-reader"
 
 
 class FlowReadTimeout(RuntimeError):
@@ -45,11 +45,9 @@ class FlowEvent:
         return dict(self.record["metadata"])
 
 
-def watermarks(
-    bootstrap: str, topics: Iterable[str] = EVENT_TOPICS, *, end: bool = True
-) -> list[TopicPartition]:
+def watermarks(bootstrap: str, topics: Iterable[str], *, end: bool = True) -> list[TopicPartition]:
     """Every partition's end (or start) offset: read from the end to see only what comes next."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "lis-flow-reader"})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": _READER_GROUP})
     try:
         marks = []
         metadata = consumer.list_topics(timeout=10)
@@ -79,10 +77,30 @@ def read_flows(
     Raises ``FlowReadTimeout`` if some partition has not been read to its end within
     ``timeout_s``: never a silently partial result.
     """
+    wanted = {c.encode() for c in correlation_ids}
+    return read_events(
+        bootstrap,
+        registry_url,
+        start,
+        keep=lambda headers: headers.get("correlation_id") in wanted,
+        timeout_s=timeout_s,
+    )
+
+
+def read_events(
+    bootstrap: str,
+    registry_url: str,
+    start: list[TopicPartition],
+    *,
+    keep: Callable[[dict[str, bytes | None]], bool] = lambda _headers: True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[FlowEvent]:
+    """Every event from ``start`` to the end offsets of now whose headers ``keep`` accepts
+    (only those are decoded), in partition order; ``FlowReadTimeout`` as ``read_flows``."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": "lis-flow-reader",
+            "group.id": _READER_GROUP,
             "enable.auto.commit": False,
             # An explicit "reached the end" per partition, so the loop need not infer it.
             "enable.partition.eof": True,
@@ -94,7 +112,6 @@ def read_flows(
     ends = {(tp.topic, tp.partition): _high(consumer, tp) for tp in start}
     todo = [tp for tp in start if ends[(tp.topic, tp.partition)] > tp.offset]
     remaining = {(tp.topic, tp.partition) for tp in todo}
-    wanted = {c.encode() for c in correlation_ids}
     found: list[FlowEvent] = []
     try:
         if todo:
@@ -114,8 +131,8 @@ def read_flows(
                     continue
                 raise RuntimeError(f"reading {topic}[{partition}]: {err}")
             offset = msg.offset() or 0
-            headers = dict(msg.headers() or [])
-            if headers.get("correlation_id") in wanted:
+            headers: dict[str, bytes | None] = dict(msg.headers() or [])  # type: ignore[arg-type]
+            if keep(headers):
                 record = decode(msg.value(), SerializationContext(topic, MessageField.VALUE))
                 key = (msg.key() or b"").decode()
                 found.append(FlowEvent(topic, partition, offset, key, record))

@@ -1,12 +1,18 @@
-"""The inbox: which events a consumer has applied, recorded in the transaction of the effect."""
+"""The inbox: which events a consumer has applied, recorded in the transaction of the effect.
+
+Plain SQL on the ``inbox`` table (defined with the other messaging tables in ``infra/db`` and
+created by the migrations): the consumer layer needs the table, not the ORM that maps it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from infra.db.messaging import InboxRow
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id)"
+    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+)
 
 
 def claim(session: Session, consumer: str, event_id: str) -> bool:
@@ -16,17 +22,5 @@ def claim(session: Session, consumer: str, event_id: str) -> bool:
     back with it, and a concurrent duplicate (a rebalance hands the partition to another
     instance mid-message) blocks on the primary key until the first commits, then sees it.
     """
-    stmt = (
-        insert(InboxRow)
-        .values(consumer=consumer, event_id=event_id)
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(InboxRow.event_id)
-    )
-    return session.execute(stmt).first() is not None
-
-
-def was_applied(session: Session, consumer: str, event_id: str) -> bool:
-    stmt = select(InboxRow.event_id).where(
-        InboxRow.consumer == consumer, InboxRow.event_id == event_id
-    )
-    return session.execute(stmt).first() is not None
+    params = {"consumer": consumer, "event_id": event_id}
+    return session.execute(_CLAIM, params).first() is not None

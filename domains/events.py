@@ -1,5 +1,5 @@
-"""Every published event class and the topic of each aggregate: the registry the Avro schema
-generator, the outbox relay and the consumers share."""
+"""Every published event class: the catalogue the Avro schema generator, the codec, the topic
+list and the consumers share. Topic names are not the domain's business: ``producers.topics``."""
 
 from __future__ import annotations
 
@@ -46,18 +46,4 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     NotificationFailed,
 )
 
-TOPIC_BY_AGGREGATE: dict[str, str] = {
-    "Patient": "lis.patient.events",
-    "Order": "lis.order.events",
-    "Sample": "lis.sample.events",
-    "Result": "lis.result.events",
-    "Report": "lis.report.events",
-    "Payment": "lis.payment.events",
-    "Notification": "lis.notification.events",
-}
-
 EVENT_BY_TYPE: dict[str, type[Event]] = {cls.event_type: cls for cls in ALL_EVENTS}
-
-
-def topic_for(event: Event | type[Event]) -> str:
-    return TOPIC_BY_AGGREGATE[event.aggregate_type]

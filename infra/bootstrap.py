@@ -1,4 +1,6 @@
-"""The one place the real adapters are built and wired into the message bus.
+"""The one composition root: settings become adapters, adapters are wired into the message bus,
+the outbox relay and (as they come) workers and the API. Nothing below infra reads settings;
+what it needs is handed over from here.
 
 Tests call ``bootstrap(Settings(database_url=...))`` for a fresh database; unit tests wire fakes
 through the same ``domains.handlers.command_handlers``.
@@ -6,18 +8,24 @@ through the same ``domains.handlers.command_handlers``.
 
 from __future__ import annotations
 
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
 
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock, SystemClock
+from infra.config.logging import configure_logging
+from infra.config.settings import Settings, get_settings
+from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
-from infra.phi import FernetAadhaarVault
-from infra.settings import Settings, get_settings
-from producers.avro_codec import encode
+from producers.kafka_config import producer_config
+from producers.relay import Relay
+from schemas.avro_codec import encode
+from schemas.registry import SchemaIds, registry_client
+from schemas.writer_schemas import WriterSchemaIds
 
 
 def bootstrap(
@@ -48,4 +56,30 @@ def bootstrap(
         accession_source=SqlAccessionSource(sequences),
         clock=clock or SystemClock(),
     )
-    return MessageBus(lambda: SqlUnitOfWork(session_factory, encode=encode), handlers)
+    topics = settings.topics()
+    return MessageBus(
+        lambda: SqlUnitOfWork(session_factory, encode=encode, topics=topics), handlers
+    )
+
+
+def schema_ids(settings: Settings, client: SchemaRegistryClient | None = None) -> SchemaIds:
+    """Registers the committed schemas under this namespace's subjects, on first use."""
+    client = client or registry_client(settings.schema_registry_url)
+    return SchemaIds(client, topic_for=settings.topics().for_event)
+
+
+def build_relay(settings: Settings, batch_size: int, worker: int = 0, workers: int = 1) -> Relay:
+    """One relay worker: each row is framed with the id of the schema it was written with (its
+    fingerprint), the committed schemas registered on first use.
+
+    Module level and built from picklable arguments: worker processes call it themselves."""
+    configure_logging(settings.log_level)  # a spawned worker starts unconfigured
+    client = registry_client(settings.schema_registry_url)
+    return Relay(
+        settings.database_url,
+        producer_config(settings.kafka_bootstrap),
+        WriterSchemaIds(schema_ids(settings, client), client),
+        batch_size=batch_size,
+        worker=worker,
+        workers=workers,
+    )

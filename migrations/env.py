@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from infra.config.settings import get_settings
 from infra.db.tables import Base
-from infra.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata

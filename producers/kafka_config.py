@@ -1,16 +1,15 @@
-"""librdkafka settings shared by the relay, the dead-letter producer, consumers and the benchmark.
+"""librdkafka settings of every producer the project runs: the relay, dead letters, benchmarks.
 
-One place, so the benchmark's "raw producer" baseline runs with exactly the relay's settings.
+One place, so the benchmark's "raw producer" baseline runs with exactly the relay's settings,
+and so every producer partitions keys the same way.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.settings import Settings
 
-
-def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
     """An idempotent, acks=all producer tuned for throughput without giving up ordering.
 
     Idempotence keeps per-partition order and removes duplicates from librdkafka's own retries
@@ -20,7 +19,12 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     costs nothing per message.
     """
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        "bootstrap.servers": bootstrap,
+        # Kafka's Java clients (default partitioner), Kafka Streams and ksqlDB put a key on
+        # murmur2(key) % partitions; librdkafka's default is CRC32. With murmur2 a Java service
+        # can co-partition and join with our topics. ("_random": a null key, which we never
+        # send, would go to a random partition, as in Java.)
+        "partitioner": "murmur2_random",
         "enable.idempotence": True,
         "acks": "all",
         # Batches fill up while the relay is still producing from the same fetch; 5 ms of
@@ -36,24 +40,6 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "delivery.report.only.error": True,
         # Give up on a message after two minutes; the relay then re-sends the whole batch.
         "message.timeout.ms": 120_000,
-    }
-    config.update(overrides)
-    return config
-
-
-def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict[str, Any]:
-    """At least once: offsets are stored by hand only after the effect committed.
-
-    Auto-commit stays on but only commits what ``store_offsets`` recorded, so a crash between
-    the effect and the store re-delivers the message (the inbox makes that a no-op).
-    """
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": group_id,
-        "enable.auto.commit": True,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "earliest",
-        "isolation.level": "read_committed",
     }
     config.update(overrides)
     return config

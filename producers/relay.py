@@ -24,10 +24,10 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import make_url
 
-from producers.fingerprints import UnknownWriterSchemaError
 from producers.outbox_reader import OutboxReader, Row, wanted_slots
 from producers.relay_kafka import DeliveryFailedError, RelayProducer, SchemaIdLookup
 from producers.relay_wait import Waiter
+from schemas.fingerprints import UnknownWriterSchemaError
 
 __all__ = ["DeliveryFailedError", "Relay", "SchemaIdLookup", "libpq_url"]
 

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import structlog
 from confluent_kafka import KafkaError, Message, Producer
 
-from producers.avro_codec import frame
 from producers.outbox_reader import Row
+from schemas.avro_codec import frame
 
 log = structlog.get_logger(__name__)
 

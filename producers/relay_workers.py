@@ -24,8 +24,8 @@ from typing import Any
 
 import structlog
 
-from producers.fingerprints import UnknownWriterSchemaError
 from producers.relay import Relay
+from schemas.fingerprints import UnknownWriterSchemaError
 
 log = structlog.get_logger(__name__)
 

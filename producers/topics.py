@@ -1,4 +1,8 @@
-"""The event topics and their settings; ``lis topics create`` makes them, idempotently.
+"""The one list of topics: every topic, consumer group and dead-letter name comes from here.
+
+Names live in a namespace (``LIS_TOPIC_NAMESPACE``, default ``lis``): ``lis.sample.events``,
+``lis.dlq.<consumer>``, consumer group ``lis.<consumer>``. A test run uses its own namespace,
+so it never writes into the topics a developer's stack (``make demo``) serves.
 
 Retention: event topics are kept forever (``retention.ms=-1``, ``retention.bytes=-1``) with
 ``cleanup.policy=delete``. Not ``compact``: compaction keeps only the latest record per key, and
@@ -11,12 +15,13 @@ infinite retention never deletes; storage is sized for it (tiered storage is the
 writes whenever one broker restarts), else a majority of the replicas, so that with acks=all an
 acknowledged event survives the loss of any minority of brokers.
 
-Dead-letter topics (``lis.dlq.<consumer>``) get the same settings: a poisoned lab event must be
-kept until someone looks at it, however long that takes.
+Dead-letter topics get the same settings: a poisoned lab event must be kept until someone looks
+at it, however long that takes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,36 +31,64 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource  # re-exported, but not for mypy
 from confluent_kafka.cimpl import NewTopic
 
-from infra.settings import Settings
+from domains.events import ALL_EVENTS
+from domains.shared.messages import Event
 
-EVENT_TOPICS: tuple[str, ...] = (
-    "lis.patient.events",
-    "lis.order.events",
-    "lis.sample.events",
-    "lis.result.events",
-    "lis.report.events",
-    "lis.payment.events",
-    "lis.notification.events",
-)
-
+# One topic per aggregate that publishes events, in the contract's order (DESIGN.md).
+AGGREGATE_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.aggregate_type for e in ALL_EVENTS))
+_LEGAL = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _TIMEOUT_S = 30.0
 
 
-def dlq_topic(consumer: str) -> str:
-    return f"lis.dlq.{consumer}"
+@dataclass(frozen=True)
+class Topics:
+    """Topic names and settings of one namespace."""
+
+    namespace: str = "lis"
+    partitions: int = 6
+    replication_factor: int = 1
+
+    def __post_init__(self) -> None:
+        if not _LEGAL.match(self.namespace) or len(self.namespace) > 100:
+            raise ValueError(
+                f"topic namespace {self.namespace!r}: letters, digits, '_', '-' and inner dots"
+            )
+
+    def for_aggregate(self, aggregate_type: str) -> str:
+        if aggregate_type not in AGGREGATE_TYPES:
+            raise LookupError(f"no topic for aggregate type {aggregate_type!r}")
+        return f"{self.namespace}.{aggregate_type.lower()}.events"
+
+    def for_event(self, event: Event | type[Event]) -> str:
+        return self.for_aggregate(event.aggregate_type)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Every event topic, in the contract's order."""
+        return tuple(self.for_aggregate(a) for a in AGGREGATE_TYPES)
+
+    def aggregate_of(self, topic: str) -> str | None:
+        """The aggregate type whose events ``topic`` holds (None: not one of ours)."""
+        return next((a for a in AGGREGATE_TYPES if self.for_aggregate(a) == topic), None)
+
+    def dlq(self, consumer: str) -> str:
+        return f"{self.namespace}.dlq.{consumer}"
+
+    def group(self, consumer: str) -> str:
+        """The consumer group id of a processor (or any named reader)."""
+        return f"{self.namespace}.{consumer}"
+
+    def config(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": "-1",
+            "retention.bytes": "-1",
+            "min.insync.replicas": str(min_insync_replicas(self.replication_factor)),
+        }
 
 
 def min_insync_replicas(replication_factor: int) -> int:
     return 1 if replication_factor <= 2 else replication_factor // 2 + 1
-
-
-def topic_config(replication_factor: int) -> dict[str, str]:
-    return {
-        "cleanup.policy": "delete",
-        "retention.ms": "-1",
-        "retention.bytes": "-1",
-        "min.insync.replicas": str(min_insync_replicas(replication_factor)),
-    }
 
 
 @dataclass
@@ -67,17 +100,21 @@ class TopicsReport:
 
 
 def ensure_topics(
-    settings: Settings,
-    names: Iterable[str] = EVENT_TOPICS,
+    bootstrap: str,
+    topics: Topics,
+    names: Iterable[str] | None = None,
     *,
     admin: AdminClient | None = None,
 ) -> TopicsReport:
-    """Create missing topics; report (never silently change) settings of existing ones."""
-    admin = admin or AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    rf = settings.topic_replication_factor
-    wanted = topic_config(rf)
+    """Create missing topics (default: the namespace's event topics); report, never silently
+    change, the settings of existing ones."""
+    admin = admin or AdminClient({"bootstrap.servers": bootstrap})
+    wanted = topics.config()
     report = TopicsReport()
-    new = [NewTopic(n, settings.topic_partitions, rf, config=wanted) for n in names]
+    new = [
+        NewTopic(n, topics.partitions, topics.replication_factor, config=wanted)
+        for n in (topics.events if names is None else names)
+    ]
     for name, future in admin.create_topics(new, request_timeout=_TIMEOUT_S).items():
         try:
             future.result()
@@ -87,7 +124,7 @@ def ensure_topics(
                 raise
             report.existing.append(name)
     if report.existing:
-        report.drift = _drift(admin, report.existing, wanted, settings.topic_partitions)
+        report.drift = _drift(admin, report.existing, wanted, topics.partitions)
     return report
 
 

@@ -39,12 +39,6 @@ def all_events() -> tuple[type[Event], ...]:
     return tuple(ALL_EVENTS)
 
 
-def topic_of(event_cls: type[Event]) -> str:
-    from domains.events import TOPIC_BY_AGGREGATE
-
-    return TOPIC_BY_AGGREGATE[event_cls.aggregate_type]
-
-
 @cache
 def event_classes() -> dict[str, type[Event]]:
     """Record full name -> event class, for every event in the catalogue."""

@@ -371,9 +371,10 @@ class Result(Aggregate):
             version=version,
         )  # fmt: skip
         dates = ("patient_date_of_birth", "collected_on")
-        result.context = ResultContext(
-            **{f: date.fromisoformat(s[f]) if f in dates else s[f] for f in _fields(ResultContext)}
-        )
+        context: dict[str, Any] = {
+            f: date.fromisoformat(s[f]) if f in dates else s[f] for f in _fields(ResultContext)
+        }
+        result.context = ResultContext(**context)
         result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
         result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]
         result.verified_by = s["verified_by"]

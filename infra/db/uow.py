@@ -10,7 +10,6 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from domains.events import TOPIC_BY_AGGREGATE
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import DuplicateCommand
 from domains.shared.messages import Command, EventEnvelope
@@ -24,9 +23,10 @@ from domains.shared.uow import (
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
 from infra.db.messaging import CommandLogRow, OutboxRow
 from infra.db.repository import SqlRepository, table_for
-from producers.fingerprints import writer_fingerprint
+from producers.topics import Topics
+from schemas.fingerprints import writer_fingerprint
 
-# envelope -> (Avro record full name, schemaless Avro binary): producers.avro_codec.encode
+# envelope -> (Avro record full name, schemaless Avro binary): schemas.avro_codec.encode
 Encoder = Callable[[EventEnvelope], tuple[str, bytes]]
 
 
@@ -38,10 +38,12 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         session_factory: sessionmaker[Session],
         *,
         encode: Encoder,
+        topics: Topics,
         tables: Mapping[str, Table] = TABLE_BY_AGGREGATE_TYPE,
     ) -> None:
         self._session_factory = session_factory
         self._encode = encode
+        self._topics = topics
         self._tables = dict(tables)
         self._session: Session | None = None
         self._repositories: dict[type[Aggregate], SqlRepository[Any]] = {}
@@ -144,7 +146,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             "aggregate_id": meta.aggregate_id,
             "aggregate_version": meta.aggregate_version,
             "event_type": meta.event_type,
-            "topic": TOPIC_BY_AGGREGATE[meta.aggregate_type],
+            "topic": self._topics.for_aggregate(meta.aggregate_type),
             "key": meta.aggregate_id,
             "headers": {
                 "event_type": meta.event_type,

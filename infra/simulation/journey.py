@@ -1,19 +1,9 @@
-"""One patient's visit, from registration to a delivered report, issued as commands on the bus.
-
-Every command of one visit shares one correlation_id: the visit is one business flow, and
-``lis trace`` / the flow test follow it through the causation chain.
-"""
+"""One patient's visit, from registration to a delivered report, issued as commands on the bus."""
 
 from __future__ import annotations
 
-import random
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any
+from dataclasses import replace
 
-from domains.catalog.model import Catalog
 from domains.order.commands import CompleteOrder, ConfirmOrder, PlaceOrder
 from domains.patient.commands import RegisterPatient
 from domains.result.commands import (
@@ -23,53 +13,17 @@ from domains.result.commands import (
     VerifyResult,
 )
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
-from domains.shared.ids import new_id
-from domains.shared.messages import Command
-from infra.simulation.people import CLINICIANS, Staff
-from infra.simulation.plan import PANELS, VisitPlan
+from infra.simulation.context import VisitContext, VisitOutcome
+from infra.simulation.people import CLINICIANS
+from infra.simulation.plan import PANELS
 from infra.simulation.reporting import deliver_report
 from infra.simulation.values import reading
 
 REJECTION_CODES = ["hemolyzed", "clotted", "insufficient_quantity", "mislabeled"]
 
-Send = Callable[[Command], dict[str, Any]]
 
-
-@dataclass
-class VisitOutcome:
-    correlation_id: str
-    commands: Counter[str] = field(default_factory=Counter)
-    criticals: int = 0
-    rejections: int = 0
-
-
-class Visit:
-    """Drives one plan; each step is one command through the bus."""
-
-    def __init__(
-        self,
-        send: Send,
-        catalog: Catalog,
-        org: str,
-        plan: VisitPlan,
-        rng: random.Random,
-        today: date,
-        staff: Staff = Staff(),
-    ) -> None:
-        self.send_command, self.catalog, self.org, self.plan = send, catalog, org, plan
-        self.rng, self.today, self.staff = rng, today, staff
-        self.outcome = VisitOutcome(correlation_id=new_id())
-        self.result_codes: dict[str, str] = {}
-
-    def send(self, factory: Callable[..., Command], user: str, **fields: Any) -> dict[str, Any]:
-        command = factory(
-            organization_id=self.org,
-            user_id=user,
-            correlation_id=self.outcome.correlation_id,
-            **fields,
-        )
-        self.outcome.commands[type(command).__name__] += 1
-        return self.send_command(command)
+class Visit(VisitContext):
+    """Drives one plan, step by step."""
 
     def run(self) -> VisitOutcome:
         p, s = self.plan.patient, self.staff

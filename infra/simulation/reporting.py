@@ -3,8 +3,6 @@ report found wrong, amended and re-issued."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from domains.report.commands import (
     AmendReport,
     DeliverReport,
@@ -13,13 +11,11 @@ from domains.report.commands import (
     SignReport,
 )
 from domains.result.commands import AmendResult, VerifyResult
+from infra.simulation.context import VisitContext
 from infra.simulation.values import reading
 
-if TYPE_CHECKING:
-    from infra.simulation.journey import Visit
 
-
-def deliver_report(visit: Visit, order_id: str, result_ids: list[str]) -> None:
+def deliver_report(visit: VisitContext, order_id: str, result_ids: list[str]) -> None:
     s = visit.staff
     report_id = visit.send(GenerateReport, s.pathologist, order_id=order_id)["report_id"]
     visit.send(SignReport, s.pathologist, report_id=report_id, pathologist_name=s.pathologist)
@@ -34,7 +30,7 @@ def deliver_report(visit: Visit, order_id: str, result_ids: list[str]) -> None:
         amend_signed_report(visit, order_id, report_id, result_ids[0])
 
 
-def amend_signed_report(visit: Visit, order_id: str, report_id: str, result_id: str) -> None:
+def amend_signed_report(visit: VisitContext, order_id: str, report_id: str, result_id: str) -> None:
     """A signed report turns out wrong: amend the result, have a second person verify the
     new value, then re-issue, re-sign and re-deliver the report."""
     s, p = visit.staff, visit.plan.patient

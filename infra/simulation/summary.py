@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
-from consumers.flow_reader import EVENT_TOPICS, FlowEvent
+from consumers.flow_reader import FlowEvent
 
 
 def count_events(events: list[FlowEvent]) -> Counter[tuple[str, str]]:
     return Counter((e.topic, e.metadata["event_type"]) for e in events)
 
 
-def format_counts(counts: Counter[tuple[str, str]]) -> list[str]:
+def format_counts(counts: Counter[tuple[str, str]], topics: Iterable[str]) -> list[str]:
     lines = []
-    for topic in EVENT_TOPICS:
+    for topic in topics:
         per_type = {t: n for (tp, t), n in counts.items() if tp == topic}
         if not per_type:
             continue

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from infra.settings import REPO_ROOT
+from infra.config.settings import REPO_ROOT
 
 STACK_DIR = REPO_ROOT / "infra" / "stack"
 

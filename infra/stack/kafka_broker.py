@@ -11,7 +11,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from infra.settings import Settings
+from infra.config.settings import Settings
 from infra.stack import jre, proc
 from infra.stack.common import STACK_DIR, StackPaths, host_port, quietly
 

@@ -9,14 +9,15 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from infra.settings import Settings
+from infra.config.settings import Settings
 from infra.stack import proc
 from infra.stack.common import StackError, StackPaths, quietly
 
 PG_VERSION = "15"
 CLUSTER = "main"
 # `lis_test` for the test suite; `registry` is the schema registry's SQL storage.
-EXTRA_DATABASES = ("lis_test", "registry")
+TEST_DATABASE = "lis_test"
+REGISTRY_DATABASE = "registry"
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Postgres:
 
     @property
     def databases(self) -> tuple[str, ...]:
-        return (make_url(self.settings.database_url).database or "lis", *EXTRA_DATABASES)
+        app = make_url(self.settings.database_url).database or "lis"
+        return tuple(dict.fromkeys((app, TEST_DATABASE, REGISTRY_DATABASE)))
 
     @property
     def address(self) -> str:
@@ -139,14 +141,15 @@ class Postgres:
                 self._psql(f'CREATE DATABASE "{db}" OWNER "{user}"')
 
     def _migrate(self) -> None:
+        """The configured database only: the test suite migrates its own (several checkouts
+        may share one stack, each with its migrations and its test database)."""
         from infra.db.migrate import upgrade
 
-        url = make_url(self.settings.database_url)
-        for db in self.databases[:2]:  # the app's database and lis_test, not the registry's
-            try:
-                upgrade(url.set(database=db).render_as_string(hide_password=False))
-            except Exception as exc:
-                raise StackError(f"alembic upgrade head on database {db} failed: {exc}") from exc
+        db = self.databases[0]
+        try:
+            upgrade(self.settings.database_url)
+        except Exception as exc:
+            raise StackError(f"alembic upgrade head on database {db} failed: {exc}") from exc
 
     def stop(self) -> bool:
         marker = self.paths.run / "postgres.started"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from infra.settings import Settings
+from infra.config.settings import Settings
 from infra.stack import proc
 from infra.stack.common import StackPaths, host_port, quietly
 

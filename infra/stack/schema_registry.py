@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.engine import make_url
 
-from infra.settings import Settings
+from infra.config.settings import Settings
 from infra.stack import jre, proc
 from infra.stack.common import STACK_DIR, StackError, StackPaths, host_port
 

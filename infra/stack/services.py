@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from infra.settings import Settings
+from infra.config.settings import Settings
 from infra.stack.common import Service, StackPaths, wait_until
 from infra.stack.kafka_broker import Kafka
 from infra.stack.postgres import Postgres

@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 
 from domains.shared.bus import MessageBus
 from infra.bootstrap import bootstrap
+from infra.config.settings import Settings, get_settings
 from infra.db.engine import make_engine
 from infra.db.migrate import upgrade
-from infra.settings import Settings, get_settings
 from producers.topics import ensure_topics
 from tests.integration.containers import containerized_stack, docker_engine_available
 
@@ -71,14 +71,15 @@ def stack() -> Iterator[Settings]:
         if not docker_engine_available():
             pytest.skip("LIS_TEST_STACK=containers, but no Docker engine answers")
         with containerized_stack() as settings:
-            ensure_topics(settings)
+            ensure_topics(settings.kafka_bootstrap, settings.topics())
             yield settings
         return
     settings = get_settings()
     if not _stack_answers(settings):
         _stack_up()
+    upgrade(settings.database_url)  # the test database, at this checkout's head
     # The event topics are the application's (auto-creation is off): a fresh broker has none.
-    ensure_topics(settings)
+    ensure_topics(settings.kafka_bootstrap, settings.topics())
     yield settings
 
 
@@ -91,6 +92,7 @@ def postgres(request: pytest.FixtureRequest) -> Settings:
     settings = get_settings()
     if not _postgres_answers(settings):
         _stack_up()
+    upgrade(settings.database_url)  # the test database, at this checkout's head
     return settings
 
 
@@ -148,10 +150,12 @@ def module_database_url(postgres: Settings) -> Iterator[str]:
 
 @pytest.fixture
 def unique_name() -> Callable[[str], str]:
-    """Fresh names for topics, subjects and consumer groups, so tests never collide."""
+    """Fresh names for topics, subjects and consumer groups, so tests never collide; inside
+    the test namespace, like everything else the tests create on the shared stack."""
+    namespace = get_settings().topic_namespace
 
     def make(prefix: str) -> str:
-        return f"{prefix}.{uuid.uuid4().hex[:10]}"
+        return f"{namespace}.{prefix}.{uuid.uuid4().hex[:10]}"
 
     return make
 

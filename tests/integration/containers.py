@@ -13,8 +13,8 @@ from contextlib import ExitStack, contextmanager
 
 import httpx
 
+from infra.config.settings import Settings
 from infra.db.migrate import upgrade
-from infra.settings import Settings
 
 APICURIO_IMAGE = "apicurio/apicurio-registry:3.0.6"
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
-from domains.events import ALL_EVENTS, EVENT_BY_TYPE, TOPIC_BY_AGGREGATE
+from domains.events import ALL_EVENTS, EVENT_BY_TYPE
 from domains.shared.messages import Event
 
 SCALARS = (str, int, float, bool, datetime, date)
@@ -33,9 +33,10 @@ DESIGN_TYPES = {
 
 def test_every_design_event_type_has_exactly_one_class_on_its_topic() -> None:
     by_aggregate = {
-        a: {e.event_type for e in ALL_EVENTS if e.aggregate_type == a} for a in TOPIC_BY_AGGREGATE
+        a: {e.event_type for e in ALL_EVENTS if e.aggregate_type == a} for a in DESIGN_TYPES
     }
     assert by_aggregate == DESIGN_TYPES
+    assert {e.aggregate_type for e in ALL_EVENTS} == set(DESIGN_TYPES)
     assert len(EVENT_BY_TYPE) == len(ALL_EVENTS)
 
 

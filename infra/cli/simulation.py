@@ -1,0 +1,136 @@
+"""``lis simulate`` (a lab day through the command bus) and ``lis demo`` (the whole stack)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import click
+import structlog
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from sqlalchemy import create_engine, text
+
+from infra.config.settings import Settings, get_settings
+from infra.simulation.day import DayReport
+
+console = Console()
+Patients = Annotated[int, typer.Option("--patients", "-n", help="Patient visits to simulate.")]
+Seed = Annotated[int, typer.Option(help="Random seed: same seed, same day.")]
+Org = Annotated[str, typer.Option(help="Organization (tenant) id.")]
+
+
+def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") -> None:
+    """Drive N patients through the whole flow via the command bus (Postgres + outbox)."""
+    report = _simulate(get_settings(), patients, seed, org)
+    console.print("\n".join(report.lines()))
+
+
+def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> None:
+    """A lab day end to end: migrate, topics, schemas, relay, simulate, then count on Kafka."""
+    from consumers.flow_reader import read_flows, watermarks
+    from consumers.topic_audit import audit_topics
+    from infra.bootstrap import schema_ids
+    from infra.db.migrate import upgrade
+    from infra.simulation.summary import count_events, format_counts
+    from producers.topics import ensure_topics
+
+    settings = get_settings()
+    topics = settings.topics()
+    upgrade(settings.database_url)
+    ensure_topics(settings.kafka_bootstrap, topics)
+    subjects = schema_ids(settings).register_all()
+    console.print(f"schemas registered: {len(subjects)} subjects (FULL_TRANSITIVE)")
+    start = watermarks(settings.kafka_bootstrap, topics.events)
+    relay = _start_relay(settings)
+    try:
+        began = time.monotonic()
+        report = _simulate(settings, patients, seed, org)
+        _wait_for_empty_outbox(settings, relay)
+        elapsed = time.monotonic() - began
+    finally:
+        relay.terminate()
+        relay.wait(timeout=30)
+    events = read_flows(
+        settings.kafka_bootstrap, settings.schema_registry_url, start, set(report.correlation_ids)
+    )
+    counts = count_events(events)
+    console.rule("a simulated lab day")
+    console.print("\n".join(report.lines()))
+    console.print(f"wall time         {elapsed:.1f} s (commands + relay to Kafka)")
+    console.rule("events on Kafka for this day (decoded with a stock AvroDeserializer)")
+    console.print("\n".join(format_counts(counts, topics.events)))
+    console.rule(f"the contract of every {topics.namespace}.* event topic, all days")
+    audit = audit_topics(settings.kafka_bootstrap, settings.schema_registry_url, topics)
+    console.print("\n".join(audit.lines()))
+    if not audit.clean:
+        raise typer.Exit(1)
+
+
+def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayReport:
+    from domains.catalog.model import load_catalog
+    from infra.bootstrap import bootstrap
+    from infra.simulation.day import run_day
+
+    # One log line per command would bury the progress bar; warnings and errors still show.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    catalog = load_catalog()
+    bus = bootstrap(settings, catalog=catalog)
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("patients", total=patients)
+        return run_day(
+            bus,
+            catalog,
+            organization_id=org,
+            patients=patients,
+            seed=seed,
+            today=date.today(),
+            on_visit=lambda _n: progress.advance(task),
+        )
+
+
+def _start_relay(settings: Settings) -> subprocess.Popen[bytes]:
+    lis = shutil.which("lis") or str(Path(sys.executable).with_name("lis"))
+    log_dir = settings.stack_home / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = (log_dir / "relay.log").open("ab")
+    console.print(f"relay started (log: {log_dir / 'relay.log'})")
+    return subprocess.Popen([lis, "relay"], stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for_empty_outbox(
+    settings: Settings, relay: subprocess.Popen[bytes], timeout_s: float = 300
+) -> None:
+    engine = create_engine(settings.database_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if relay.poll() is not None:
+                raise click.ClickException(
+                    f"the relay exited with {relay.returncode}; see relay.log"
+                )
+            with engine.connect() as conn:
+                if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
+                    return
+            time.sleep(0.5)
+        raise click.ClickException("the outbox did not drain in time; see relay.log")
+    finally:
+        engine.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)
+    app.command("demo")(demo)
