@@ -37,24 +37,25 @@ def own_namespace(
     )
 
 
+def publish_day(settings: Settings, patients: int, seed: int) -> int:
+    """A simulated day through the bus and the relay; the number of events published."""
+    catalog = load_catalog()
+    bus = bootstrap(settings, catalog=catalog)
+    run_day(
+        bus, catalog, organization_id="org-part", patients=patients, seed=seed, today=date.today()
+    )
+    relay = build_relay(settings, 500)
+    try:
+        return relay.drain()
+    finally:
+        relay.close()
+
+
 def test_a_simulated_days_events_sit_on_the_java_partition_of_their_key(
     own_namespace: Settings,
 ) -> None:
     settings = own_namespace
-    catalog = load_catalog()
-    run_day(
-        bootstrap(settings, catalog=catalog),
-        catalog,
-        organization_id="org-partitions",
-        patients=4,
-        seed=11,
-        today=date.today(),
-    )
-    relay = build_relay(settings, 500)
-    try:
-        published = relay.drain()
-    finally:
-        relay.close()
+    published = publish_day(settings, patients=4, seed=11)
 
     start = watermarks(settings.kafka_bootstrap, settings.topics().events, end=False)
     events = read_events(settings.kafka_bootstrap, settings.schema_registry_url, start)
@@ -71,20 +72,7 @@ def test_a_simulated_days_events_sit_on_the_java_partition_of_their_key(
 
 def test_the_audit_reads_a_clean_namespace_from_kafka_itself(own_namespace: Settings) -> None:
     settings = own_namespace
-    catalog = load_catalog()
-    run_day(
-        bootstrap(settings, catalog=catalog),
-        catalog,
-        organization_id="org-audit",
-        patients=1,
-        seed=3,
-        today=date.today(),
-    )
-    relay = build_relay(settings, 500)
-    try:
-        published = relay.drain()
-    finally:
-        relay.close()
+    published = publish_day(settings, patients=1, seed=3)
 
     report = audit_topics(settings.kafka_bootstrap, settings.schema_registry_url, settings.topics())
 
