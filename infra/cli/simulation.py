@@ -9,9 +9,8 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
-import click
 import structlog
 import typer
 from rich.console import Console
@@ -119,14 +118,12 @@ def _wait_for_empty_outbox(
     try:
         while time.monotonic() < deadline:
             if relay.poll() is not None:
-                raise click.ClickException(
-                    f"the relay exited with {relay.returncode}; see relay.log"
-                )
+                _fail(f"the relay exited with {relay.returncode}; see relay.log")
             with engine.connect() as conn:
                 if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
                     return
             time.sleep(0.5)
-        raise click.ClickException("the outbox did not drain in time; see relay.log")
+        _fail("the outbox did not drain in time; see relay.log")
     finally:
         engine.dispose()
 
@@ -134,3 +131,8 @@ def _wait_for_empty_outbox(
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
     app.command("demo")(demo)
+
+
+def _fail(reason: str) -> NoReturn:
+    typer.secho(f"demo failed: {reason}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
