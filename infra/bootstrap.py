@@ -8,9 +8,14 @@ through the same ``domains.handlers.command_handlers``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
 
+from consumers.base import ConsumerBase
+from consumers.processors import routing
+from consumers.processors.base import Processor, ProcessorHandler
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.shared.bus import MessageBus
@@ -24,6 +29,7 @@ from infra.db.uow import SqlUnitOfWork
 from producers.kafka_config import producer_config
 from producers.relay import Relay
 from schemas.avro_codec import encode
+from schemas.decoder import RegistryDecoder
 from schemas.registry import SchemaIds, registry_client
 from schemas.writer_schemas import WriterSchemaIds
 
@@ -82,4 +88,25 @@ def build_relay(settings: Settings, batch_size: int, worker: int = 0, workers: i
         batch_size=batch_size,
         worker=worker,
         workers=workers,
+    )
+
+
+# Every processor ``lis worker`` can run, by name: a factory from the test catalog.
+PROCESSORS: dict[str, Callable[[Catalog], Processor]] = {
+    routing.NAME: routing.processor,
+}
+
+
+def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = None) -> ConsumerBase:
+    """The consumer that runs processor ``name``: its commands go through the bus."""
+    catalog = catalog or load_catalog()
+    engine = make_engine(settings.database_url)
+    bus = bootstrap(settings, engine=engine, catalog=catalog)
+    handler = ProcessorHandler(PROCESSORS[name](catalog), settings.topics(), bus.handle)
+    return ConsumerBase(
+        handler,
+        bootstrap=settings.kafka_bootstrap,
+        topics=settings.topics(),
+        session_factory=make_session_factory(engine),
+        decoder=RegistryDecoder(settings.schema_registry_url),
     )

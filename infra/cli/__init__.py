@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import bench, db, relay, schemas, simulation, stack, trace
+from infra.cli import bench, db, relay, schemas, simulation, stack, trace, worker
 from infra.config.logging import configure_logging
 from infra.config.settings import get_settings
 
@@ -18,6 +18,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(relay.topics_app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.command("relay")(relay.relay)
+app.command("worker")(worker.worker)
 app.command("simulate")(simulation.simulate)
 app.command("demo")(simulation.demo)
 app.command("trace")(trace.trace)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.config.settings import Settings
@@ -29,13 +29,26 @@ pytestmark = [pytest.mark.integration, pytest.mark.disruptive]
 def _message_count(bootstrap: str, topic: str, partitions: int) -> int:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "lis-recovery-probe"})
     try:
-        total = 0
-        for p in range(partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            total += high - low
-        return total
+        return sum(_watermarks(consumer, TopicPartition(topic, p)) for p in range(partitions))
     finally:
         consumer.close()
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, timeout_s: float = 60) -> int:
+    """high - low of one partition. Right after an unclean restart the broker answers metadata
+    while it is still loading logs, and a one-shot offsets query gets a retriable error
+    (NOT_LEADER_FOR_PARTITION) that a consumer would simply retry: so do we, for a while."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=30)
+            return int(high - low)
+        except KafkaException as exc:
+            error = exc.args[0]
+            loading = error.retriable() or error.code() == KafkaError.NOT_LEADER_FOR_PARTITION
+            if not loading or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def test_broker_killed_with_sigkill_comes_back_with_its_topics_intact(

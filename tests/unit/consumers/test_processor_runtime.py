@@ -1,0 +1,122 @@
+"""The processor runtime on fakes: reactions become commands with derived ids and the event's
+flow ids, a redelivery changes nothing, and the domain's refusal is an answer, not poison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consumers.base import Received
+from consumers.processors import routing
+from consumers.processors.base import ProcessorHandler, command_for
+from domains.sample.commands import RejectSample, RouteSample
+from domains.sample.events import SampleCollected, SampleReceived, SampleRouted
+from domains.sample.model import Sample
+from domains.shared.ids import derived_id
+from domains.shared.messages import EventEnvelope
+from producers.topics import Topics
+from schemas.avro_codec import default_codec, encode
+from tests.unit.domains.conftest import ORG, order, received_sample, register
+from tests.unit.fakes import FakeApp
+
+NO_SESSION: Any = None  # command-issuing processors do not touch the consumer's transaction
+
+
+def as_received(envelope: EventEnvelope) -> Received:
+    """What the consumer loop hands a handler, built with the real Avro codec."""
+    name, body = encode(envelope)
+    return Received(
+        topic=Topics().for_event(envelope.event),
+        partition=0,
+        offset=0,
+        key=envelope.metadata.aggregate_id,
+        headers={},
+        schema_name=name,
+        record={},
+        body=body,
+        writer_schema=default_codec().parsed_schema(name),
+    )
+
+
+def received_event(app: FakeApp) -> EventEnvelope:
+    patient = register(app)["patient_id"]
+    received_sample(app, order(app, patient, "2823-3", "2951-2"))
+    return next(e for e in app.uow.committed if isinstance(e.event, SampleReceived))
+
+
+def routing_handler(app: FakeApp) -> ProcessorHandler:
+    return ProcessorHandler(routing.processor(app.catalog), Topics(), app.handle)
+
+
+def test_a_received_sample_is_routed_by_a_command_caused_by_the_event() -> None:
+    app = FakeApp()
+    received = received_event(app)
+    handler = routing_handler(app)
+
+    handler.handle(as_received(received), NO_SESSION)
+
+    routed = [e for e in app.uow.committed if isinstance(e.event, SampleRouted)]
+    assert len(routed) == 1
+    meta = routed[0].metadata
+    assert meta.causation_id == received.metadata.event_id
+    assert meta.correlation_id == received.metadata.correlation_id
+    assert meta.organization_id == ORG
+    assert meta.user_id is None
+    sample = app.load(Sample, received.metadata.aggregate_id)
+    assert (sample.status, sample.department, sample.bench) == (
+        "routed", "biochemistry", "chemistry-analyzer",
+    )  # fmt: skip
+
+
+def test_a_redelivered_event_replays_the_first_outcome_and_publishes_nothing_new() -> None:
+    app = FakeApp()
+    received = received_event(app)
+    handler = routing_handler(app)
+    handler.handle(as_received(received), NO_SESSION)
+    published = len(app.uow.committed)
+
+    handler.handle(as_received(received), NO_SESSION)
+
+    assert len(app.uow.committed) == published
+    assert (handler.sent, handler.refused) == (2, 0)  # the second answered from the log
+
+
+def test_a_command_the_domain_refuses_is_counted_not_raised() -> None:
+    app = FakeApp()
+    received = received_event(app)
+    sample_id = received.metadata.aggregate_id
+    app.handle(RejectSample(organization_id=ORG, sample_id=sample_id, reason_code="clotted"))
+    handler = routing_handler(app)
+
+    handler.handle(as_received(received), NO_SESSION)
+
+    assert (handler.sent, handler.refused) == (0, 1)
+    assert app.load(Sample, sample_id).status == "rejected"
+
+
+def test_command_ids_derive_from_the_processor_and_the_event() -> None:
+    app = FakeApp()
+    received = received_event(app)
+    fields = {"sample_id": "s", "department": "d", "bench": "b"}
+    one = command_for("routing", received, RouteSample, **fields)
+    other = command_for("other", received, RouteSample, **fields)
+    second_part = command_for("routing", received, RouteSample, part="2", **fields)
+    assert one.command_id == derived_id("routing", received.metadata.event_id)
+    assert len({one.command_id, other.command_id, second_part.command_id}) == 3
+
+
+def test_events_it_has_no_reaction_for_are_skipped() -> None:
+    app = FakeApp()
+    received_event(app)
+    collected = next(e for e in app.uow.committed if isinstance(e.event, SampleCollected))
+    handler = routing_handler(app)
+    published = len(app.uow.committed)
+
+    handler.handle(as_received(collected), NO_SESSION)
+
+    assert (len(app.uow.committed), handler.sent) == (published, 0)
+
+
+def test_a_processor_reads_only_the_topics_of_its_events() -> None:
+    app = FakeApp()
+    handler = ProcessorHandler(routing.processor(app.catalog), Topics("lab"), app.handle)
+    assert list(handler.topics) == ["lab.sample.events"]
