@@ -30,6 +30,7 @@ from domains.shared.aggregate import Aggregate
 from domains.shared.bus import Handler
 from domains.shared.clock import Clock
 from domains.shared.messages import Command
+from domains.shared.policy import PolicySource
 
 
 def command_handlers(
@@ -39,10 +40,10 @@ def command_handlers(
     mrn_source: MrnSource,
     accession_source: AccessionSource,
     clock: Clock,
-    allow_self_verification: bool = False,
+    policies: PolicySource,
 ) -> dict[type[Command], Handler]:
-    """``allow_self_verification`` is a lab policy (a single night-shift technologist), not
-    something a caller can ask for per command."""
+    """Lab choices (``policies``) are the organization's, never something a caller can ask for
+    per command."""
     return {
         patient_cmd.RegisterPatient: partial(
             patient.register_patient, mrn_source=mrn_source, vault=aadhaar_vault, clock=clock
@@ -62,9 +63,7 @@ def command_handlers(
         sample_cmd.RejectSample: sample.reject_sample,
         sample_cmd.RouteSample: sample.route_sample,
         result_cmd.EnterResult: partial(result.enter_result, catalog=catalog, clock=clock),
-        result_cmd.VerifyResult: partial(
-            result.verify_result, allow_self_verification=allow_self_verification
-        ),
+        result_cmd.VerifyResult: partial(result.verify_result, policies=policies),
         result_cmd.AmendResult: partial(result.amend_result, catalog=catalog, clock=clock),
         result_cmd.AcknowledgeCriticalValue: partial(
             result.acknowledge_critical_value, clock=clock

@@ -21,6 +21,7 @@ from domains.handlers import command_handlers
 from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock, SystemClock
 from infra.config.logging import configure_logging
+from infra.config.policies import load_policies
 from infra.config.settings import Settings, get_settings
 from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
@@ -61,6 +62,7 @@ def bootstrap(
         mrn_source=SqlMrnSource(sequences),
         accession_source=SqlAccessionSource(sequences),
         clock=clock or SystemClock(),
+        policies=load_policies(settings.lab_policy_file),
     )
     topics = settings.topics()
     return MessageBus(

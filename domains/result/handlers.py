@@ -17,6 +17,7 @@ from domains.sample.model import Sample
 from domains.shared.clock import Clock
 from domains.shared.errors import Conflict, InvalidInput
 from domains.shared.ids import new_id
+from domains.shared.policy import PolicySource
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
@@ -59,14 +60,13 @@ def enter_result(
     return _outcome(result)
 
 
-def verify_result(
-    cmd: VerifyResult, uow: AbstractUnitOfWork, *, allow_self_verification: bool
-) -> Outcome:
+def verify_result(cmd: VerifyResult, uow: AbstractUnitOfWork, *, policies: PolicySource) -> Outcome:
     result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
     # a cancelled order must never gain a verified result (nobody will act on it)
     order = uow.repository(Order).get(cmd.organization_id, result.order_id)
     order.check_not_cancelled("verify a result")
-    result.verify(cmd.user_id, allow_self_verification=allow_self_verification)
+    policy = policies.policy_for(cmd.organization_id)
+    result.verify(cmd.user_id, allow_self_verification=policy.allow_self_verification)
     return _outcome(result)
 
 

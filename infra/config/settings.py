@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Per-organization lab policies (YAML, see infra/config/policies.py); none = safe defaults.
+    lab_policy_file: Path | None = None
+
     @field_validator("topic_namespace")
     @classmethod
     def _legal_namespace(cls, value: str) -> str:

@@ -17,6 +17,7 @@ from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock
 from domains.shared.errors import ConcurrencyConflict
 from domains.shared.messages import Command, Event, EventEnvelope
+from domains.shared.policy import LabPolicy, StaticPolicies
 from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, LoggedCommand, Outcome
 
 A = TypeVar("A", bound=Aggregate)
@@ -186,9 +187,7 @@ def shared_catalog() -> Catalog:
 class FakeApp:
     """The real MessageBus and handler table, wired with fakes: what a unit test drives."""
 
-    def __init__(
-        self, *, allow_self_verification: bool = False, catalog: Catalog | None = None
-    ) -> None:
+    def __init__(self, *, policy: LabPolicy | None = None, catalog: Catalog | None = None) -> None:
         self.uow = FakeUnitOfWork()
         self.clock = FakeClock()
         self.vault = FakeVault()
@@ -203,7 +202,7 @@ class FakeApp:
                 mrn_source=self.mrns,
                 accession_source=self.accessions,
                 clock=self.clock,
-                allow_self_verification=allow_self_verification,
+                policies=StaticPolicies(policy or LabPolicy()),
             ),
         )
 

@@ -25,6 +25,7 @@ from domains.result.events import (
 from domains.result.model import Result
 from domains.sample.commands import CollectSample, RejectSample
 from domains.shared.errors import Conflict, IllegalTransition, InvalidInput, PermissionDenied
+from domains.shared.policy import LabPolicy
 from tests.unit.domains.conftest import (
     GLUCOSE,
     HEMOGLOBIN,
@@ -162,7 +163,7 @@ class TestVerifyingAResult:
         assert app.uow.events(ResultVerified) == []
 
     def test_a_lab_policy_may_allow_self_verification(self) -> None:
-        app = FakeApp(allow_self_verification=True)
+        app = FakeApp(policy=LabPolicy(allow_self_verification=True))
         flow = result(app)
         app.handle(VerifyResult(organization_id=ORG, user_id="tech-1", result_id=flow["result_id"]))
         assert len(app.uow.events(ResultVerified)) == 1
@@ -232,7 +233,7 @@ class TestAmendingAResult:
         assert app.uow.events(ResultVerified)[-1].verified_by == "tech-1"
 
     def test_a_lab_policy_may_allow_the_amender_to_verify(self) -> None:
-        app = FakeApp(allow_self_verification=True)
+        app = FakeApp(policy=LabPolicy(allow_self_verification=True))
         flow = result(app, value="4.2", verify=True)
         amend(app, flow["result_id"], "5.6", user="path-1")
         app.handle(VerifyResult(organization_id=ORG, user_id="path-1", result_id=flow["result_id"]))
