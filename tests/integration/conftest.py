@@ -7,6 +7,7 @@ one could point the settings at testcontainers instead; here there is none, so t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -149,15 +150,40 @@ def module_database_url(postgres: Settings) -> Iterator[str]:
 
 
 @pytest.fixture
-def unique_name() -> Callable[[str], str]:
+def unique_name() -> Iterator[Callable[[str], str]]:
     """Fresh names for topics, subjects and consumer groups, so tests never collide; inside
-    the test namespace, like everything else the tests create on the shared stack."""
-    namespace = get_settings().topic_namespace
+    the test namespace, like everything else the tests create on the shared stack. Topics made
+    under these names (and their dead-letter topics) are deleted afterwards."""
+    settings = get_settings()
+    made: list[str] = []
 
     def make(prefix: str) -> str:
-        return f"{namespace}.{prefix}.{uuid.uuid4().hex[:10]}"
+        made.append(f"{settings.topic_namespace}.{prefix}.{uuid.uuid4().hex[:10]}")
+        return made[-1]
 
-    return make
+    yield make
+    _delete_topics(settings, made)
+
+
+def _delete_topics(settings: Settings, names: list[str]) -> None:
+    """Topics named by (or after) these names; best effort: a leftover costs only space."""
+    if not names:
+        return
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    try:
+        existing = admin.list_topics(timeout=10).topics
+    except Exception:  # the broker is down (a recovery test): nothing to clean now
+        return
+    doomed = [t for t in existing if any(t == n or t.endswith(f".{n}") for n in names)]
+    for name in names:  # a consumer's dead letters, a namespace's topics, named after it
+        dashed = name.replace(".", "-")
+        doomed += [t for t in existing if t.endswith(dashed) or t.startswith(f"{dashed}.")]
+    if doomed:
+        for future in admin.delete_topics(sorted(set(doomed)), request_timeout=30).values():
+            with contextlib.suppress(Exception):
+                future.result()
 
 
 @pytest.fixture(autouse=True)
