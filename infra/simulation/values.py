@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import date
 
@@ -48,7 +49,7 @@ def _numeric(
     else:
         value = rng.uniform(low, high)
     # an analyser never reports what cannot exist (a haematocrit over 100 %)
-    top = test.possible_high if test.possible_high is not None else value
+    top = test.possible_high if test.possible_high is not None else math.inf
     return min(max(value, test.possible_low), top)
 
 
