@@ -62,9 +62,13 @@ def command_handlers(
         sample_cmd.ReceiveSample: partial(sample.receive_sample, clock=clock),
         sample_cmd.RejectSample: sample.reject_sample,
         sample_cmd.RouteSample: sample.route_sample,
-        result_cmd.EnterResult: partial(result.enter_result, catalog=catalog, clock=clock),
+        result_cmd.EnterResult: partial(
+            result.enter_result, catalog=catalog, clock=clock, policies=policies
+        ),
         result_cmd.VerifyResult: partial(result.verify_result, policies=policies),
-        result_cmd.AmendResult: partial(result.amend_result, catalog=catalog, clock=clock),
+        result_cmd.AmendResult: partial(
+            result.amend_result, catalog=catalog, clock=clock, policies=policies
+        ),
         result_cmd.AcknowledgeCriticalValue: partial(
             result.acknowledge_critical_value, clock=clock
         ),

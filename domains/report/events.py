@@ -20,6 +20,9 @@ class ReportLine:
     flag: str
     reference_text: str
     amended: bool = False
+    # the catalog version the value was read against, and why it carries no flag (issue 12)
+    catalog_version: str | None = None
+    interpretation_note: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -226,6 +226,8 @@ def _lines(order: Order, results: list[Result]) -> list[ReportLine]:
                 flag=r.interpretation.flag,
                 reference_text=r.interpretation.reference_text,
                 amended=r.is_corrected,
+                catalog_version=r.catalog_version,
+                interpretation_note=r.interpretation.note,
             )
         )
     if waiting:

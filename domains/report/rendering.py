@@ -6,7 +6,7 @@ from datetime import datetime
 
 from domains.report.events import ReportLine
 
-_FLAG_MARK = {"N": "", "L": "L", "H": "H", "LL": "LL !!", "HH": "HH !!", "A": "*"}
+_FLAG_MARK = {"N": "", "L": "L", "H": "H", "LL": "LL !!", "HH": "HH !!", "A": "*", "": "--"}
 
 
 def render_text(
@@ -42,9 +42,25 @@ def render_text(
             f"{line.test_name:<32}{value:>12}  {line.unit:<10}"
             f"{_FLAG_MARK.get(line.flag, line.flag):<7}{line.reference_text}"
         )
+    out += _interpretation_notes(lines)
     out += [
         "",
         "(c) corrected result.  !! critical value, phoned to the ordering clinician.",
         "Reference intervals are for this patient's sex and age at collection.",
     ]
     return "\n".join(out) + "\n"
+
+
+def _interpretation_notes(lines: list[ReportLine]) -> list[str]:
+    """Why a line has no flag ("--": not interpreted) or needs a closer look, and the catalog
+    version(s) the values were read against."""
+    notes = [
+        f"  {line.test_name}: {line.interpretation_note}"
+        for line in lines
+        if line.interpretation_note
+    ]
+    versions = sorted({line.catalog_version for line in lines if line.catalog_version})
+    out = ["", "Notes:", *notes] if notes else []
+    if versions:
+        out.append(f"Interpreted against test catalog {', '.join(versions)}.")
+    return out

@@ -26,7 +26,7 @@ class ResultEntered(Event):
     test_name: str
     value_text: str
     unit: str  # the catalog's UCUM unit (converted if entered in another)
-    flag: str  # N | L | H | LL | HH | A
+    flag: str  # N | L | H | LL | HH | A, or "" when not interpreted (see interpretation_note)
     catalog_version: str
     is_critical: bool
     value: float | None = None
@@ -35,6 +35,14 @@ class ResultEntered(Event):
     reference_text: str | None = None
     entered_value_text: str | None = None  # as typed when a unit conversion happened
     entered_unit: str | None = None
+    # how it was read (issue 12: optional, additive): "<"/">" of a censored value, the limits
+    # and band that applied, and why there is no flag ("" above) or why a person must review
+    comparator: str | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+    reference_band: str | None = None
+    interpretation_note: str | None = None
+    needs_review: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +59,10 @@ class ResultVerified(Event):
     flag: str
     verified_by: str
     value: float | None = None
+    # the catalog version and interval the verified flag was read against (issue 12)
+    catalog_version: str | None = None
+    reference_text: str | None = None
+    comparator: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +87,22 @@ class ResultAmended(Event):
     # critical episodes of the old value closed by this amendment (no longer to be called
     # about or escalated); a still-critical new value opens a new episode right after
     superseded_critical_ids: list[str] = field(default_factory=list)
+    # the new value's interpretation, stamped like RESULT_ENTERED's (issue 12): the catalog of
+    # the day of the amendment, not of the first entry
+    catalog_version: str | None = None
+    reference_low: float | None = None
+    reference_high: float | None = None
+    reference_text: str | None = None
+    entered_value_text: str | None = None
+    entered_unit: str | None = None
+    # how it was read (issue 12: optional, additive): "<"/">" of a censored value, the limits
+    # and band that applied, and why there is no flag ("" above) or why a person must review
+    comparator: str | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+    reference_band: str | None = None
+    interpretation_note: str | None = None
+    needs_review: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,12 @@ from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
 def enter_result(
-    cmd: EnterResult, uow: AbstractUnitOfWork, *, catalog: Catalog, clock: Clock
+    cmd: EnterResult,
+    uow: AbstractUnitOfWork,
+    *,
+    catalog: Catalog,
+    clock: Clock,
+    policies: PolicySource,
 ) -> Outcome:
     test = catalog.get(cmd.loinc_code)
     sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
@@ -55,6 +60,7 @@ def enter_result(
         catalog_version=catalog.version,
         entered_by=cmd.user_id,
         now=clock.now(),
+        censored_at_bound=policies.policy_for(cmd.organization_id).censored_at_bound,
     )
     results.add(result)
     return _outcome(result)
@@ -71,7 +77,12 @@ def verify_result(cmd: VerifyResult, uow: AbstractUnitOfWork, *, policies: Polic
 
 
 def amend_result(
-    cmd: AmendResult, uow: AbstractUnitOfWork, *, catalog: Catalog, clock: Clock
+    cmd: AmendResult,
+    uow: AbstractUnitOfWork,
+    *,
+    catalog: Catalog,
+    clock: Clock,
+    policies: PolicySource,
 ) -> Outcome:
     result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
     result.amend(
@@ -81,6 +92,8 @@ def amend_result(
         reason=cmd.reason,
         amended_by=cmd.user_id,
         now=clock.now(),
+        catalog_version=catalog.version,
+        censored_at_bound=policies.policy_for(cmd.organization_id).censored_at_bound,
     )
     return _outcome(result)
 

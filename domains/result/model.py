@@ -114,6 +114,7 @@ class Result(Aggregate):
         catalog_version: str,
         entered_by: str | None,
         now: datetime,
+        censored_at_bound: bool = False,
     ) -> Result:
         result = cls(
             id=id,
@@ -123,7 +124,7 @@ class Result(Aggregate):
             catalog_version=catalog_version,
             entered_by=entered_by,
         )
-        result._read(test, value_text, unit)
+        result._read(test, value_text, unit, catalog_version, censored_at_bound)
         r, i, c = result.reading, result.interpretation, context
         result._record(
             ev.ResultEntered(
@@ -137,7 +138,6 @@ class Result(Aggregate):
                 value_text=r.value_text,
                 unit=r.unit,
                 flag=i.flag,
-                catalog_version=catalog_version,
                 is_critical=i.is_critical,
                 value=r.value,
                 reference_low=i.reference_low,
@@ -145,6 +145,7 @@ class Result(Aggregate):
                 reference_text=i.reference_text or None,
                 entered_value_text=r.entered_value_text,
                 entered_unit=r.entered_unit,
+                **result._interpretation_stamp(),
             )
         )
         result._detect_critical(test, now)
@@ -173,6 +174,9 @@ class Result(Aggregate):
                 flag=self.interpretation.flag,
                 verified_by=verifier,
                 value=r.value,
+                catalog_version=self.catalog_version,
+                reference_text=self.interpretation.reference_text or None,
+                comparator=r.comparator,
             )
         )
 
@@ -185,16 +189,20 @@ class Result(Aggregate):
         reason: str,
         amended_by: str | None,
         now: datetime,
+        catalog_version: str,
+        censored_at_bound: bool = False,
     ) -> None:
-        """Correct the value; the old one stays in ``amendments`` and the flags are redone."""
+        """Correct the value; the old one stays in ``amendments`` and the flags are redone
+        against ``catalog_version`` (the catalog of today), which the result now carries."""
         if not reason.strip():
             raise InvalidInput("reason", "an amendment needs a reason")
         previous, previous_flag = self.reading.value_text, self.interpretation.flag
+        previous_catalog = self.catalog_version
         after_verification = self.status != "entered"
         if after_verification and not amended_by:
             # the amender is who must not verify the new value: an anonymous one can't be told
             raise InvalidInput("user_id", "amending a verified result needs the amending user")
-        self._read(test, value_text, unit)
+        self._read(test, value_text, unit, catalog_version, censored_at_bound)
         self._move_to("amended" if after_verification else "entered", "be amended")
         self.verified_by = None  # the new value is nobody's verified value yet
         number = len(self.amendments) + 1
@@ -203,6 +211,8 @@ class Result(Aggregate):
                 "amendment_number": number,
                 "previous_value_text": previous,
                 "previous_flag": previous_flag,
+                "previous_catalog_version": previous_catalog,
+                "catalog_version": catalog_version,
                 "value_text": self.reading.value_text,
                 "reason": reason.strip(),
                 "amended_by": amended_by,
@@ -233,20 +243,50 @@ class Result(Aggregate):
                 is_critical=i.is_critical,
                 value=r.value,
                 superseded_critical_ids=[e.critical_id for e in superseded],
+                reference_low=i.reference_low,
+                reference_high=i.reference_high,
+                reference_text=i.reference_text or None,
+                entered_value_text=r.entered_value_text,
+                entered_unit=r.entered_unit,
+                **self._interpretation_stamp(),
             )
         )
         self._detect_critical(test, now)
 
-    def _read(self, test: TestDefinition, value_text: str, unit: str | None) -> None:
+    def _read(
+        self,
+        test: TestDefinition,
+        value_text: str,
+        unit: str | None,
+        catalog_version: str,
+        censored_at_bound: bool,
+    ) -> None:
+        """Read and flag the value; nothing changes unless the whole reading succeeds."""
         c = self.context
-        self.reading = read_value(test, value_text, unit)
+        reading = read_value(test, value_text, unit)
         self.interpretation = interpret(
             test,
-            self.reading,
+            reading,
             sex=c.patient_sex,
             date_of_birth=c.patient_date_of_birth,
             on=c.collected_on,
+            censored_at_bound=censored_at_bound,
         )
+        self.reading, self.catalog_version = reading, catalog_version
+
+    def _interpretation_stamp(self) -> dict[str, Any]:
+        """What every interpreting event carries beside the flag: the catalog version and the
+        band that were used, the censoring, and why there is no flag or why to review."""
+        i = self.interpretation
+        return {
+            "catalog_version": self.catalog_version,
+            "comparator": self.reading.comparator,
+            "critical_low": i.critical_low,
+            "critical_high": i.critical_high,
+            "reference_band": i.reference_band,
+            "interpretation_note": i.note,
+            "needs_review": i.needs_review,
+        }
 
     # -- critical values ---------------------------------------------------------------------
 
@@ -324,8 +364,8 @@ class Result(Aggregate):
                 priority=c.priority,
                 detected_at=now,
                 value=r.value,
-                critical_low=test.critical_low,
-                critical_high=test.critical_high,
+                critical_low=self.interpretation.critical_low,
+                critical_high=self.interpretation.critical_high,
             )
         )
 
@@ -378,8 +418,11 @@ class Result(Aggregate):
         result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
         result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]
         result.verified_by = s["verified_by"]
-        result.reading = Reading(**{f: s[f] for f in _fields(Reading)})
-        result.interpretation = Interpretation(**{f: s[f] for f in _fields(Interpretation)})
+        # fields added later (comparator, critical limits, notes) keep their defaults
+        result.reading = Reading(**{f: s[f] for f in _fields(Reading) if f in s})
+        result.interpretation = Interpretation(
+            **{f: s[f] for f in _fields(Interpretation) if f in s}
+        )
         # rows written before amendments recorded it: "amended" then meant corrected after
         # release
         legacy = s["status"] == "amended"

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 class LabPolicy:
     # A single night-shift technologist may verify their own results (two-person rule off).
     allow_self_verification: bool = False
+    # Reading results (issue 12a). A censored value (">5.5") is flagged as the most extreme value
+    # it may take (HH when it may be critical); True flags it at its bound (H) instead.
+    censored_at_bound: bool = False
 
 
 class PolicySource(abc.ABC):

@@ -16,7 +16,14 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from domains.catalog.model import AgeBound, Catalog, ReferenceRange, TestDefinition
+from domains.catalog.model import (
+    AgeBound,
+    Catalog,
+    Conversion,
+    ReferenceRange,
+    ReviewRule,
+    TestDefinition,
+)
 from domains.patient.identifiers import mrn_from_sequence
 from domains.patient.ports import MrnSource
 from domains.sample.ports import AccessionSource, accession_number
@@ -94,23 +101,44 @@ def definition_to_json(test: TestDefinition) -> dict[str, Any]:
 
 
 def definition_from_json(data: dict[str, Any]) -> TestDefinition:
-    values = dict(data)
-    values["reference_ranges"] = tuple(_range(r) for r in data["reference_ranges"])
+    values = _upgrade_legacy(dict(data))
+    values["reference_ranges"] = tuple(_range(r) for r in values["reference_ranges"])
+    values["critical_limits"] = tuple(_range(r) for r in values.get("critical_limits", ()))
+    values["conversions"] = {u: Conversion(**c) for u, c in values["conversions"].items()}
+    values["reviews"] = tuple(ReviewRule(**{**r, **_ages(r)}) for r in values.get("reviews", ()))
     for field in dataclasses.fields(TestDefinition):
-        if isinstance(values[field.name], list):
+        if isinstance(values.get(field.name), list):
             values[field.name] = tuple(values[field.name])
     return TestDefinition(**values)
 
 
+def _upgrade_legacy(values: dict[str, Any]) -> dict[str, Any]:
+    """Catalogs stored before 2025.01 had one critical pair for all ages and plain factors."""
+    if "critical_low" in values or "critical_high" in values:
+        low, high = values.pop("critical_low", None), values.pop("critical_high", None)
+        any_age = {"amount": 0, "unit": "d"}
+        values["critical_limits"] = (
+            [{"sex": "any", "age_from": any_age, "age_to": None, "low": low, "high": high}]
+            if low is not None or high is not None
+            else []
+        )
+    values["conversions"] = {
+        unit: c if isinstance(c, dict) else {"factor": c}
+        for unit, c in values.get("conversions", {}).items()
+    }
+    return values
+
+
 def _range(data: dict[str, Any]) -> ReferenceRange:
+    return ReferenceRange(**{**data, **_ages(data)})
+
+
+def _ages(data: dict[str, Any]) -> dict[str, AgeBound | None]:
     age_to = data["age_to"]
-    return ReferenceRange(
-        **{
-            **data,
-            "age_from": AgeBound(**data["age_from"]),
-            "age_to": AgeBound(**age_to) if age_to else None,
-        }
-    )
+    return {
+        "age_from": AgeBound(**data["age_from"]),
+        "age_to": AgeBound(**age_to) if age_to else None,
+    }
 
 
 def _next(engine: Engine, table: Table, key: dict[str, Any]) -> int:
