@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -221,8 +222,16 @@ class Catalog:
 
 def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
     """Parse and check the catalog file: every unit UCUM, every number with a known source,
-    no overlapping bands, conversions that agree with UCUM where UCUM can tell."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    no overlapping bands, conversions that agree with UCUM where UCUM can tell.
+
+    A catalog is immutable reference data and its checks cost a few hundred milliseconds, so a
+    process parses one text once (the same text gives the same, shared Catalog)."""
+    return _parse_catalog(Path(path).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=8)
+def _parse_catalog(text: str) -> Catalog:
+    raw = yaml.safe_load(text)
     sources = {str(k): str(v) for k, v in (raw.get("sources") or {}).items()}
     tests = [_test_from_yaml(t, sources) for t in raw["tests"]]
     return Catalog(str(raw["catalog_version"]), tests, sources)
