@@ -15,7 +15,7 @@ from domains.order.model import Order
 from domains.patient import commands as patient_cmd
 from domains.patient import handlers as patient
 from domains.patient.model import Patient
-from domains.patient.ports import AadhaarVault, MrnSource
+from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
 from domains.report import commands as report_cmd
 from domains.report import handlers as report
 from domains.report.model import Report
@@ -37,6 +37,7 @@ def command_handlers(
     *,
     catalog: Catalog,
     aadhaar_vault: AadhaarVault,
+    identifier_index: IdentifierIndex,
     mrn_source: MrnSource,
     accession_source: AccessionSource,
     clock: Clock,
@@ -46,10 +47,19 @@ def command_handlers(
     per command."""
     return {
         patient_cmd.RegisterPatient: partial(
-            patient.register_patient, mrn_source=mrn_source, vault=aadhaar_vault, clock=clock
+            patient.register_patient,
+            mrn_source=mrn_source,
+            vault=aadhaar_vault,
+            index=identifier_index,
+            clock=clock,
+            policies=policies,
         ),
         patient_cmd.UpdatePatient: partial(
-            patient.update_patient, vault=aadhaar_vault, clock=clock
+            patient.update_patient,
+            vault=aadhaar_vault,
+            index=identifier_index,
+            clock=clock,
+            policies=policies,
         ),
         patient_cmd.DeletePatient: patient.delete_patient,
         order_cmd.PlaceOrder: partial(order.place_order, catalog=catalog),
@@ -57,12 +67,18 @@ def command_handlers(
         order_cmd.CancelOrder: order.cancel_order,
         order_cmd.CompleteOrder: order.complete_order,
         sample_cmd.CollectSample: partial(
-            sample.collect_sample, catalog=catalog, accessions=accession_source, clock=clock
+            sample.collect_sample,
+            catalog=catalog,
+            accessions=accession_source,
+            clock=clock,
+            policies=policies,
         ),
         sample_cmd.ReceiveSample: partial(sample.receive_sample, clock=clock),
         sample_cmd.RejectSample: sample.reject_sample,
         sample_cmd.RouteSample: sample.route_sample,
-        result_cmd.EnterResult: partial(result.enter_result, catalog=catalog, clock=clock),
+        result_cmd.EnterResult: partial(
+            result.enter_result, catalog=catalog, clock=clock, policies=policies
+        ),
         result_cmd.VerifyResult: partial(result.verify_result, policies=policies),
         result_cmd.AmendResult: partial(result.amend_result, catalog=catalog, clock=clock),
         result_cmd.AcknowledgeCriticalValue: partial(

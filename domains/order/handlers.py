@@ -38,11 +38,25 @@ def place_order(cmd: PlaceOrder, uow: AbstractUnitOfWork, *, catalog: Catalog) -
 
 
 def _already_placed(order: Order, cmd: PlaceOrder) -> Outcome:
-    # An HIS retrying its HL7/FHIR message must not create a second order; a different
-    # patient under the same number is a real clash, not a retry.
+    # An HIS retrying its HL7/FHIR message must not create a second order. A different body
+    # under the same number is not a retry: answering it with the first order would silently
+    # drop what changed (a routine order re-sent as STAT would stay routine).
     if order.patient_id != cmd.patient_id:
         raise Conflict(
             f"placer order number {order.placer_order_number} belongs to another patient"
+        )
+    differences = order.differences(
+        patient_id=cmd.patient_id,
+        loinc_codes=cmd.loinc_codes,
+        priority=cmd.priority,
+        clinician_name=cmd.ordering_clinician_name,
+        clinician_contact=cmd.ordering_clinician_contact,
+        clinical_notes=cmd.clinical_notes,
+    )
+    if differences:
+        raise Conflict(
+            f"placer order number {order.placer_order_number} was already placed with another "
+            f"{', '.join(differences)}; change the order itself or use a new placer number"
         )
     return {
         "order_id": order.id,

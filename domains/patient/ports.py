@@ -19,3 +19,13 @@ class AadhaarVault(abc.ABC):
 
     @abc.abstractmethod
     def decrypt(self, token: str) -> str: ...
+
+
+class IdentifierIndex(abc.ABC):
+    """A blind index: the same identifier always gives the same index value, which cannot be
+    turned back into the identifier without the index key (a keyed hash, not the encryption
+    key). Duplicates of an identifier stored only encrypted (Aadhaar) are found by it."""
+
+    @abc.abstractmethod
+    def blind_index(self, kind: str, value: str) -> str:
+        """The index of ``value`` (already normalized) as an identifier of ``kind``."""

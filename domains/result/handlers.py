@@ -14,7 +14,7 @@ from domains.result.commands import (
 )
 from domains.result.model import Result, ResultContext
 from domains.sample.model import Sample
-from domains.shared.clock import Clock
+from domains.shared.clock import Clock, local_date
 from domains.shared.errors import Conflict, InvalidInput
 from domains.shared.ids import new_id
 from domains.shared.policy import PolicySource
@@ -22,7 +22,12 @@ from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
 def enter_result(
-    cmd: EnterResult, uow: AbstractUnitOfWork, *, catalog: Catalog, clock: Clock
+    cmd: EnterResult,
+    uow: AbstractUnitOfWork,
+    *,
+    catalog: Catalog,
+    clock: Clock,
+    policies: PolicySource,
 ) -> Outcome:
     test = catalog.get(cmd.loinc_code)
     sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
@@ -43,7 +48,8 @@ def enter_result(
         priority=order.priority,
         patient_sex=patient.demographics.sex,
         patient_date_of_birth=patient.demographics.date_of_birth,
-        collected_on=sample.collected_at.date(),
+        # age at collection is counted in the lab's calendar, not UTC's
+        collected_on=local_date(sample.collected_at, policies.policy_for(cmd.organization_id).zone),
     )
     result = Result.enter(
         id=new_id(),

@@ -8,9 +8,10 @@ from domains.result.model import Result
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
 from domains.sample.model import Sample
 from domains.sample.ports import AccessionSource
-from domains.shared.clock import Clock
+from domains.shared.clock import Clock, local_date
 from domains.shared.errors import Conflict
 from domains.shared.ids import new_id
+from domains.shared.policy import PolicySource
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
 
@@ -21,17 +22,20 @@ def collect_sample(
     catalog: Catalog,
     accessions: AccessionSource,
     clock: Clock,
+    policies: PolicySource,
 ) -> Outcome:
     order = uow.repository(Order).get(cmd.organization_id, cmd.order_id)
     samples = uow.repository(Sample)
+    policy = policies.policy_for(cmd.organization_id)
+    now = clock.now()
 
     def next_accession() -> str:
-        accession = accessions.next_accession(cmd.organization_id, clock.today())
+        # the lab's day: at 01:00 in Kolkata the tubes carry today's date, not UTC's yesterday
+        accession = accessions.next_accession(cmd.organization_id, local_date(now, policy.zone))
         if samples.find_by(cmd.organization_id, accession_number=accession) is not None:
             raise Conflict(f"accession number {accession} is already in use")
         return accession
 
-    now = clock.now()
     sample = Sample.collect(
         id=new_id(),
         order=order,
@@ -60,7 +64,10 @@ def receive_sample(cmd: ReceiveSample, uow: AbstractUnitOfWork, *, clock: Clock)
 
 
 def reject_sample(cmd: RejectSample, uow: AbstractUnitOfWork) -> Outcome:
-    sample = uow.repository(Sample).get(cmd.organization_id, cmd.sample_id)
+    # Locked before its results are listed: a result being entered meanwhile either committed
+    # already (and is listed) or fails its check of the sample at commit. Without the lock it
+    # could commit between our look and our commit: a rejected tube with a live result.
+    sample = uow.repository(Sample).get_for_update(cmd.organization_id, cmd.sample_id)
     results = uow.repository(Result).list_by(cmd.organization_id, sample_id=sample.id)
     sample.reject(
         cmd.reason_code,

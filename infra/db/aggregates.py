@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,8 +55,10 @@ class PatientRow(AggregateRow, Base):
     family_name: Mapped[str | None] = mapped_column(String(128), index=True)
     given_name: Mapped[str | None] = mapped_column(String(128), index=True)
     date_of_birth: Mapped[date | None] = mapped_column(Date, index=True)
-    # name + date of birth + mobile, normalized by the domain: the likely-same-person check
+    # name + date of birth, normalized by the domain: the likely-same-person check
     duplicate_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    # keyed hash of the Aadhaar number (the number itself is only in data, encrypted)
+    aadhaar_index: Mapped[str | None] = mapped_column(String(64))
     # Generated, so search and its trigram index can never disagree with the names.
     full_name: Mapped[str] = mapped_column(
         String(257),
@@ -64,6 +67,16 @@ class PatientRow(AggregateRow, Base):
 
     __table_args__ = (
         UniqueConstraint("organization_id", "mrn", name="uq_patients_organization_id_mrn"),
+        # One Aadhaar, one living chart. The handler looks first, for a clear message naming the
+        # other MRN; this catches two registrations racing past that look. A deleted (merged)
+        # chart keeps its number without blocking the chart that replaced it.
+        Index(
+            "uq_patients_organization_id_aadhaar_index",
+            "organization_id",
+            "aadhaar_index",
+            unique=True,
+            postgresql_where=text("aadhaar_index IS NOT NULL AND status <> 'deleted'"),
+        ),
         Index(
             "ix_patients_full_name_trgm",
             "full_name",

@@ -3,6 +3,7 @@ the contract fails mypy, not a test run months later."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.patient.identifiers import mrn_from_sequence
-from domains.patient.ports import AadhaarVault, MrnSource
+from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
 from domains.sample.ports import AccessionSource, accession_number
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
@@ -110,7 +111,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             )
         self.committed.extend(envelopes)
         self.commands[(command.organization_id, command.command_id)] = LoggedCommand(
-            command.command_type, json.loads(json.dumps(outcome))
+            command.command_type, json.loads(json.dumps(outcome)), self.fingerprint(command)
         )
 
     def rollback(self) -> None:
@@ -140,6 +141,13 @@ class FakeVault(AadhaarVault):
         return token.removeprefix("vault:")[::-1]
 
 
+class FakeIndex(IdentifierIndex):
+    """Deterministic and visibly not the value (a real index is a keyed hash)."""
+
+    def blind_index(self, kind: str, value: str) -> str:
+        return f"idx:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
 class FakeMrnSource(MrnSource):
     def __init__(self) -> None:
         self.sequences: dict[str, int] = {}
@@ -167,7 +175,7 @@ class FakeClock(Clock):
         return self.current
 
     def today(self) -> date:
-        return self.current.date()
+        return self.current.date()  # UTC's day; handlers use the lab's (local_date)
 
     def advance(self, **delta: float) -> datetime:
         self.current += timedelta(**delta)
@@ -191,6 +199,7 @@ class FakeApp:
         self.uow = FakeUnitOfWork()
         self.clock = FakeClock()
         self.vault = FakeVault()
+        self.index = FakeIndex()
         self.mrns = FakeMrnSource()
         self.accessions = FakeAccessionSource()
         self.catalog = catalog or shared_catalog()
@@ -199,6 +208,7 @@ class FakeApp:
             command_handlers(
                 catalog=self.catalog,
                 aadhaar_vault=self.vault,
+                identifier_index=self.index,
                 mrn_source=self.mrns,
                 accession_source=self.accessions,
                 clock=self.clock,
