@@ -14,6 +14,8 @@ from domains.result.events import (
     CriticalValueEscalated,
     ResultAmended,
     ResultEntered,
+    ResultInvalidated,
+    ResultReinterpreted,
     ResultVerified,
 )
 from domains.sample.events import SampleCollected, SampleReceived, SampleRejected, SampleRouted
@@ -37,6 +39,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CriticalValueDetected,
     CriticalValueAcknowledged,
     CriticalValueEscalated,
+    ResultInvalidated,
+    ResultReinterpreted,
     ReportGenerated,
     ReportSigned,
     ReportDelivered,

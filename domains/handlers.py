@@ -58,6 +58,7 @@ def command_handlers(
             patient.update_patient,
             vault=aadhaar_vault,
             index=identifier_index,
+            catalog=catalog,
             clock=clock,
             policies=policies,
         ),
@@ -81,12 +82,13 @@ def command_handlers(
         ),
         result_cmd.VerifyResult: partial(result.verify_result, policies=policies),
         result_cmd.AmendResult: partial(result.amend_result, catalog=catalog, clock=clock),
+        result_cmd.InvalidateResult: partial(result.invalidate_result, clock=clock),
         result_cmd.AcknowledgeCriticalValue: partial(
             result.acknowledge_critical_value, clock=clock
         ),
         result_cmd.EscalateCriticalValue: partial(result.escalate_critical_value, clock=clock),
-        report_cmd.GenerateReport: partial(report.generate_report, clock=clock),
-        report_cmd.AmendReport: partial(report.amend_report, clock=clock),
+        report_cmd.GenerateReport: partial(report.generate_report, clock=clock, policies=policies),
+        report_cmd.AmendReport: partial(report.amend_report, clock=clock, policies=policies),
         report_cmd.SignReport: partial(report.sign_report, clock=clock),
         report_cmd.DeliverReport: partial(report.deliver_report, clock=clock),
     }

@@ -188,12 +188,28 @@ class Order(Aggregate):
             )
         )
 
-    def cancel(self, reason: str, *, verified_loinc_codes: set[str]) -> None:
+    def cancel(
+        self,
+        reason: str,
+        *,
+        verified_loinc_codes: set[str],
+        uncalled_critical_tests: list[str] | None = None,
+    ) -> None:
+        """``uncalled_critical_tests``: tests with a critical value whose read-back call is not
+        documented. The patient has that value whatever happens to the order: the call is made
+        and recorded first, so cancelling never leaves an episode open for ever."""
         text = _required(reason, "reason", 500)
         self._check_can_move_to("cancelled", "cancel")
         if verified_loinc_codes:
             raise IllegalTransition(
                 self.aggregate_type, self.status, "cancel: results are already verified"
+            )
+        if uncalled_critical_tests:
+            raise IllegalTransition(
+                self.aggregate_type,
+                self.status,
+                "cancel: critical values not yet called and read back "
+                f"({', '.join(uncalled_critical_tests)})",
             )
         self._move_to("cancelled", "cancel")
         self.cancel_reason = text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 
+from domains.catalog.model import Catalog
+from domains.order.model import Order
 from domains.patient.commands import DeletePatient, RegisterPatient, UpdatePatient
 from domains.patient.identifiers import normalize_aadhaar
 from domains.patient.model import (
@@ -16,6 +18,7 @@ from domains.patient.model import (
     duplicate_key,
 )
 from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
+from domains.result.model import Result
 from domains.shared.clock import Clock, local_date
 from domains.shared.errors import Conflict
 from domains.shared.ids import new_id
@@ -70,6 +73,7 @@ def update_patient(
     *,
     vault: AadhaarVault,
     index: IdentifierIndex,
+    catalog: Catalog,
     clock: Clock,
     policies: PolicySource,
 ) -> Outcome:
@@ -90,7 +94,34 @@ def update_patient(
     if not cmd.allow_duplicate and duplicate_key(demographics) != patient.duplicate_key:
         _check_not_duplicate(uow, cmd.organization_id, demographics, patient_id=patient.id)
     changed = patient.update(demographics, aadhaar=cmd.aadhaar, vault=vault, index=index)
+    _reinterpret_results(uow, patient, changed, catalog=catalog, now=clock.now())
     return {"patient_id": patient.id, "mrn": patient.mrn, "changed_fields": changed}
+
+
+def _reinterpret_results(
+    uow: AbstractUnitOfWork,
+    patient: Patient,
+    changed: list[str],
+    *,
+    catalog: Catalog,
+    now: datetime,
+) -> None:
+    """Reference ranges (and, by age, critical limits) follow sex and age: a correction of
+    either reaches every result of the patient in the same transaction, so no result is
+    flagged against the old demographics once the correction is saved."""
+    corrected: list[str] = [f for f in ("sex", "date_of_birth") if f in changed]
+    if not corrected:
+        return
+    d = patient.demographics
+    for order in uow.repository(Order).list_by(patient.organization_id, patient_id=patient.id):
+        for result in uow.repository(Result).list_by(patient.organization_id, order_id=order.id):
+            result.reinterpret(
+                test=catalog.get(result.loinc_code),
+                sex=d.sex,
+                date_of_birth=d.date_of_birth,
+                changed_fields=corrected,
+                now=now,
+            )
 
 
 def delete_patient(cmd: DeletePatient, uow: AbstractUnitOfWork) -> Outcome:

@@ -10,6 +10,7 @@ from domains.result.commands import (
     AmendResult,
     EnterResult,
     EscalateCriticalValue,
+    InvalidateResult,
     VerifyResult,
 )
 from domains.result.model import Result, ResultContext
@@ -87,6 +88,14 @@ def amend_result(
         reason=cmd.reason,
         amended_by=cmd.user_id,
         now=clock.now(),
+    )
+    return _outcome(result)
+
+
+def invalidate_result(cmd: InvalidateResult, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
+    result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
+    result.invalidate(
+        reason_code=cmd.reason_code, reason_text=cmd.reason_text, by=cmd.user_id, now=clock.now()
     )
     return _outcome(result)
 

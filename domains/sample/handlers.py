@@ -39,6 +39,7 @@ def collect_sample(
     sample = Sample.collect(
         id=new_id(),
         order=order,
+        on_live_tubes=_on_live_tubes(uow, order),
         next_accession=next_accession,
         specimen_type=cmd.specimen_type,
         loinc_codes=cmd.loinc_codes,
@@ -53,6 +54,19 @@ def collect_sample(
         "sample_id": sample.id,
         "accession_number": sample.accession_number,
         "loinc_codes": sample.loinc_codes,
+    }
+
+
+def _on_live_tubes(uow: AbstractUnitOfWork, order: Order) -> dict[str, str]:
+    """Test -> accession number of the live tube it is on, for this order."""
+    results = uow.repository(Result).list_by(order.organization_id, order_id=order.id)
+    withdrawn = {(r.sample_id, r.loinc_code) for r in results if not r.is_live}
+    return {
+        code: tube.accession_number
+        for tube in uow.repository(Sample).list_by(order.organization_id, order_id=order.id)
+        if tube.is_live
+        for code in tube.loinc_codes
+        if (tube.id, code) not in withdrawn
     }
 
 
@@ -73,7 +87,8 @@ def reject_sample(cmd: RejectSample, uow: AbstractUnitOfWork) -> Outcome:
         cmd.reason_code,
         reason_text=cmd.reason_text,
         recollection_required=cmd.recollection_required,
-        resulted_tests=[r.test_name for r in results],
+        # a withdrawn (invalidated) result no longer holds the tube back
+        resulted_tests=[r.test_name for r in results if r.is_live],
     )
     return {"sample_id": sample.id, "status": sample.status}
 

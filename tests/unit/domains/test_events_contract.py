@@ -24,6 +24,9 @@ DESIGN_TYPES = {
         "CRITICAL_VALUE_DETECTED",
         "CRITICAL_VALUE_ACKNOWLEDGED",
         "CRITICAL_VALUE_ESCALATED",
+        # issue 12: withdrawn values, and values read again after a demographic correction
+        "RESULT_INVALIDATED",
+        "RESULT_REINTERPRETED",
     },
     "Report": {"REPORT_GENERATED", "REPORT_SIGNED", "REPORT_DELIVERED"},
     "Payment": {"PAYMENT_RECEIVED", "PAYMENT_FAILED"},

@@ -237,8 +237,19 @@ REFUSALS: list[tuple[str, Build, type[DomainError]]] = [
 
 @pytest.fixture
 def flow(app: FakeApp) -> dict[str, Any]:
-    """A verified critical potassium with a generated, signed report: every id a command needs."""
+    """A verified critical potassium, called and read back, with a generated, signed report:
+    every id a command needs."""
     flow = result(app, value="6.8", verify=True, mobile=None)
+    # issue 12: no report is released while a critical call is undocumented
+    app.handle(
+        AcknowledgeCriticalValue(
+            organization_id=ORG,
+            result_id=flow["result_id"],
+            acknowledged_by="Dr. Rao",
+            called_by="tech-1",
+            read_back_confirmed=True,
+        )
+    )
     app.handle(CompleteOrder(organization_id=ORG, order_id=flow["order_id"]))
     flow["report_id"] = app.handle(GenerateReport(organization_id=ORG, order_id=flow["order_id"]))[
         "report_id"
@@ -248,8 +259,11 @@ def flow(app: FakeApp) -> dict[str, Any]:
     )
     flow["fresh_order_id"] = order(app, flow["patient_id"])
     flow["fresh_sample_id"] = received_sample(app, flow["fresh_order_id"])
+    # on an order of its own: a second tube for a test already on a live one is refused
     flow["collected_sample_id"] = app.handle(
-        CollectSample(organization_id=ORG, order_id=flow["fresh_order_id"], specimen_type="serum")
+        CollectSample(
+            organization_id=ORG, order_id=order(app, flow["patient_id"]), specimen_type="serum"
+        )
     )["sample_id"]
     flow["deleted_patient_id"] = register(app, given_name="Anil", sex="male")["patient_id"]
     app.handle(DeletePatient(organization_id=ORG, patient_id=flow["deleted_patient_id"]))
