@@ -6,7 +6,13 @@ from __future__ import annotations
 from domains.notification.events import NotificationFailed, NotificationSent
 from domains.order.events import OrderCancelled, OrderCompleted, OrderConfirmed, OrderCreated
 from domains.patient.events import PatientCreated, PatientDeleted, PatientUpdated
-from domains.payment.events import PaymentFailed, PaymentReceived
+from domains.payment.events import (
+    InvoiceCancelled,
+    InvoiceRaised,
+    PaymentFailed,
+    PaymentReceived,
+    PaymentRefunded,
+)
 from domains.report.events import ReportDelivered, ReportGenerated, ReportSigned
 from domains.result.events import (
     CriticalValueAcknowledged,
@@ -46,6 +52,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ReportDelivered,
     PaymentReceived,
     PaymentFailed,
+    InvoiceRaised,
+    PaymentRefunded,
+    InvoiceCancelled,
     NotificationSent,
     NotificationFailed,
 )

@@ -16,6 +16,10 @@ from domains.patient import commands as patient_cmd
 from domains.patient import handlers as patient
 from domains.patient.model import Patient
 from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
+from domains.payment import commands as payment_cmd
+from domains.payment import handlers as payment
+from domains.payment.model import Payment
+from domains.payment.tariff import Tariff, load_tariff
 from domains.report import commands as report_cmd
 from domains.report import handlers as report
 from domains.report.model import Report
@@ -42,9 +46,11 @@ def command_handlers(
     accession_source: AccessionSource,
     clock: Clock,
     policies: PolicySource,
+    tariff: Tariff | None = None,
 ) -> dict[type[Command], Handler]:
     """Lab choices (``policies``) are the organization's, never something a caller can ask for
-    per command."""
+    per command. ``tariff``: the price list (default: domains/payment/tariff.yaml)."""
+    tariff = tariff or load_tariff()
     return {
         patient_cmd.RegisterPatient: partial(
             patient.register_patient,
@@ -91,9 +97,14 @@ def command_handlers(
         report_cmd.AmendReport: partial(report.amend_report, clock=clock, policies=policies),
         report_cmd.SignReport: partial(report.sign_report, clock=clock),
         report_cmd.DeliverReport: partial(report.deliver_report, clock=clock),
+        payment_cmd.RaiseInvoice: partial(payment.raise_invoice, tariff=tariff),
+        payment_cmd.RecordPayment: partial(payment.record_payment, clock=clock),
+        payment_cmd.RecordPaymentFailure: partial(payment.record_payment_failure, clock=clock),
+        payment_cmd.RefundPayment: partial(payment.refund_payment, clock=clock),
+        payment_cmd.CancelInvoice: partial(payment.cancel_invoice, clock=clock),
     }
 
 
 def aggregate_classes() -> tuple[type[Aggregate], ...]:
     """Every aggregate the repositories must persist (one table each, or one generic table)."""
-    return (Patient, Order, Sample, Result, Report)
+    return (Patient, Order, Sample, Result, Report, Payment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from domains.catalog.model import Catalog
 from domains.order.model import Order
+from domains.payment.model import Payment, check_paid_for_collection
 from domains.result.model import Result
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
 from domains.sample.model import Sample
@@ -28,6 +29,9 @@ def collect_sample(
     samples = uow.repository(Sample)
     policy = policies.policy_for(cmd.organization_id)
     now = clock.now()
+    if policy.collection_requires_payment:
+        invoice = uow.repository(Payment).find_by(cmd.organization_id, order_id=order.id)
+        check_paid_for_collection(order, invoice)
 
     def next_accession() -> str:
         # the lab's day: at 01:00 in Kolkata the tubes carry today's date, not UTC's yesterday

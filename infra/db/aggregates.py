@@ -1,4 +1,4 @@
-"""Tables of the five domain aggregates, the test catalog and the per-organization counters.
+"""Tables of the domain aggregates, the test catalog and the per-organization counters.
 
 Each aggregate row keeps the whole snapshot in ``data`` (JSONB) and copies the aggregate's
 ``lookup_fields`` into indexed columns, so one generic repository can save and query all five.
@@ -146,6 +146,20 @@ class ReportRow(AggregateRow, Base):
     )
 
 
+class PaymentRow(AggregateRow, Base):
+    __tablename__ = "payments"
+
+    order_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+
+    # One invoice per order (its payments, refunds and failed attempts live inside it).
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id", "order_id", name="uq_payments_organization_id_order_id"
+        ),
+    )
+
+
 # The repository finds an aggregate's table by its ``aggregate_type``, so infra needs no import
 # of the domain model classes (and a test aggregate can borrow a table).
 TABLE_BY_AGGREGATE_TYPE: dict[str, Table] = {
@@ -156,6 +170,7 @@ TABLE_BY_AGGREGATE_TYPE: dict[str, Table] = {
         ("Sample", SampleRow),
         ("Result", ResultRow),
         ("Report", ReportRow),
+        ("Payment", PaymentRow),
     )
 }
 

@@ -14,12 +14,15 @@ Create Date: 2026-12-03 09:00:00
 - patients.duplicate_key: now name + date of birth (it needed a mobile before, so patients
   without one were never checked). Recomputed here for existing rows with Python's casefold,
   as the domain computes it.
+- payments: the Payment aggregate (one invoice per order, its payments, failed attempts and
+  refunds), stored like the other aggregates.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0008"
 down_revision = "0004"
@@ -38,9 +41,40 @@ def upgrade() -> None:
         postgresql_where=sa.text("aadhaar_index IS NOT NULL AND status <> 'deleted'"),
     )
     _recompute_duplicate_keys()
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("organization_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("patient_id", sa.String(length=64), nullable=False),
+        sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+        sa.UniqueConstraint(
+            "organization_id", "order_id", name="uq_payments_organization_id_order_id"
+        ),
+    )
+    op.create_index(
+        op.f("ix_payments_organization_id"), "payments", ["organization_id"], unique=False
+    )
+    op.create_index(op.f("ix_payments_patient_id"), "payments", ["patient_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("payments")
     op.drop_index("uq_patients_organization_id_aadhaar_index", table_name="patients")
     op.drop_column("patients", "aadhaar_index")
     op.drop_column("command_log", "payload_hash")

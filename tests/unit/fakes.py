@@ -12,6 +12,7 @@ from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.patient.identifiers import mrn_from_sequence
 from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
+from domains.payment.tariff import Tariff
 from domains.sample.ports import AccessionSource, accession_number
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
@@ -195,7 +196,13 @@ def shared_catalog() -> Catalog:
 class FakeApp:
     """The real MessageBus and handler table, wired with fakes: what a unit test drives."""
 
-    def __init__(self, *, policy: LabPolicy | None = None, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        policy: LabPolicy | None = None,
+        catalog: Catalog | None = None,
+        tariff: Tariff | None = None,
+    ) -> None:
         self.uow = FakeUnitOfWork()
         self.clock = FakeClock()
         self.vault = FakeVault()
@@ -213,6 +220,7 @@ class FakeApp:
                 accession_source=self.accessions,
                 clock=self.clock,
                 policies=StaticPolicies(policy or LabPolicy()),
+                tariff=tariff,
             ),
         )
 

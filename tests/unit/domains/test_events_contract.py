@@ -29,7 +29,14 @@ DESIGN_TYPES = {
         "RESULT_REINTERPRETED",
     },
     "Report": {"REPORT_GENERATED", "REPORT_SIGNED", "REPORT_DELIVERED"},
-    "Payment": {"PAYMENT_RECEIVED", "PAYMENT_FAILED"},
+    "Payment": {
+        "PAYMENT_RECEIVED",
+        "PAYMENT_FAILED",
+        # issue 12: the invoice, refunds and cancellation of the order's account
+        "INVOICE_RAISED",
+        "PAYMENT_REFUNDED",
+        "INVOICE_CANCELLED",
+    },
     "Notification": {"NOTIFICATION_SENT", "NOTIFICATION_FAILED"},
 }
 
