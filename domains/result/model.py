@@ -93,7 +93,9 @@ class Result(ResultCorrections):
     @property
     def has_been_verified(self) -> bool:
         """Some value of this result was released once (an order holding it cannot be
-        cancelled), even if an amendment now awaits verification."""
+        cancelled), even if an amendment now awaits verification or it was withdrawn since."""
+        if self.status == "invalidated":
+            return bool((self.invalidation or {}).get("was_released"))
         return self.status in ("verified", "amended")
 
     @property
