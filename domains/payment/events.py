@@ -67,6 +67,9 @@ class InvoiceRaised(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PaymentRefunded(Event):
+    """Money back: a credit note while the order stands (the charge goes down as much),
+    or what is owed back after it was cancelled."""
+
     event_type = "PAYMENT_REFUNDED"
     aggregate_type = "Payment"
 
@@ -79,6 +82,7 @@ class PaymentRefunded(Event):
     reason: str
     balance_paise: int
     patient_id: str | None = None
+    charged_paise: int | None = None  # what the patient is charged after it
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -85,6 +85,7 @@ def _outcome(payment: Payment) -> Outcome:
         "order_id": payment.order_id,
         "status": payment.status,
         "total_paise": payment.total_paise,
+        "charged_paise": payment.charged_paise,
         "paid_paise": payment.paid_paise,
         "refunded_paise": payment.refunded_paise,
         "balance_paise": payment.balance_paise,

@@ -2,8 +2,8 @@
 
 Priced from the tariff when raised (lines stay as priced: a later tariff does not change an
 invoice); paid in one go or in parts; failed attempts kept with the gateway's coded reason;
-refunds; cancelled with the order (nothing charged, what was paid owed back). The balance is
-always derived from the money moved, never stored apart from it.
+refunds (credit notes while the order stands); cancelled with the order (nothing charged, what
+was paid owed back). The balance is always derived from the money moved, never stored apart.
 """
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ class Payment(Aggregate):
     lookup_fields = ("order_id", "patient_id")
     transitions: ClassVar[Transitions] = {
         "open": frozenset({"open", "paid", "cancelled"}),
-        # paid -> open: a refund while the order stands (a charge-back, a test not done)
-        "paid": frozenset({"open", "paid", "cancelled"}),
+        "paid": frozenset({"paid", "cancelled"}),
         "cancelled": frozenset({"cancelled"}),  # only refunds of what was paid
     }
 
@@ -109,7 +108,14 @@ class Payment(Aggregate):
 
     @property
     def charged_paise(self) -> int:
-        return 0 if self.status == "cancelled" else self.total_paise
+        """What the patient is charged: nothing once the order is cancelled; else the total
+        less every refund made as a credit note (a discount, a test not done)."""
+        if self.status == "cancelled":
+            return 0
+        credited = sum(
+            int(m["amount_paise"]) for m in self.movements if m.get("credit_note", False)
+        )
+        return self.total_paise - credited
 
     @property
     def balance_paise(self) -> int:
@@ -228,6 +234,9 @@ class Payment(Aggregate):
     def refund(
         self, *, amount_paise: int, method: str, reason: str, reference: str, at: datetime
     ) -> None:
+        """Money back to the patient. While the order stands it is a credit note (the charge
+        goes down by as much: a discount, a test not done), so the balance does not move; once
+        the order is cancelled it pays back what is owed."""
         amount = _amount(amount_paise, "amount_paise")
         if method not in REFUND_METHODS:
             raise InvalidInput("method", f"must be one of {', '.join(REFUND_METHODS)}")
@@ -238,7 +247,8 @@ class Payment(Aggregate):
                 "amount_paise", f"exceeds the {refundable} paise paid and not yet refunded"
             )
         self._move({"kind": "refunded", "amount_paise": amount, "method": method,
-                    "reference": ref, "reason": why, "at": at.isoformat()})  # fmt: skip
+                    "reference": ref, "reason": why, "at": at.isoformat(),
+                    "credit_note": self.status != "cancelled"})  # fmt: skip
         self._record(
             ev.PaymentRefunded(
                 payment_id=self.id,
@@ -250,6 +260,7 @@ class Payment(Aggregate):
                 reason=why,
                 balance_paise=self.balance_paise,
                 patient_id=self.patient_id,
+                charged_paise=self.charged_paise,
             )
         )
 

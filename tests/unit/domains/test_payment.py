@@ -177,9 +177,7 @@ class TestPayingIt:
 
 
 class TestRefundsAndCancellation:
-    def test_a_refund_reopens_the_balance_and_cannot_exceed_what_was_paid(
-        self, app: FakeApp
-    ) -> None:
+    def test_a_refund_is_a_credit_note_and_cannot_exceed_what_was_paid(self, app: FakeApp) -> None:
         order_id = invoiced(app)
         pay(app, order_id, K_AND_NA, "pay_1")
         refund = RefundPayment(
@@ -190,12 +188,31 @@ class TestRefundsAndCancellation:
             reference="rfnd_1",
         )
         outcome = app.handle(refund)
-        assert (outcome["status"], outcome["balance_paise"]) == ("open", 15000)
-        assert app.uow.events(PaymentRefunded)[0].balance_paise == 15000
+        assert (outcome["status"], outcome["charged_paise"], outcome["balance_paise"]) == (
+            "paid",
+            K_AND_NA - 15000,
+            0,
+        )
+        [refunded] = app.uow.events(PaymentRefunded)
+        assert (refunded.balance_paise, refunded.charged_paise) == (0, K_AND_NA - 15000)
         with pytest.raises(InvalidInput):
             app.handle(
                 RefundPayment(**{**refund.__dict__, "amount_paise": 15001, "command_id": "r2"})
             )
+
+    def test_a_refund_of_part_of_an_advance_leaves_the_rest_due(self, app: FakeApp) -> None:
+        order_id = invoiced(app)
+        pay(app, order_id, 10000, "rcpt-1", method="cash")
+        app.handle(
+            RefundPayment(
+                organization_id=ORG,
+                order_id=order_id,
+                amount_paise=5000,
+                reason="discount",
+                reference="rfnd_3",
+            )
+        )
+        assert balance(app, order_id) == K_AND_NA - 5000 - 5000
 
     def test_a_cancelled_order_charges_nothing_and_owes_back_what_was_paid(
         self, app: FakeApp
