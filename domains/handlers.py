@@ -15,7 +15,7 @@ from domains.order.model import Order
 from domains.patient import commands as patient_cmd
 from domains.patient import handlers as patient
 from domains.patient.model import Patient
-from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
+from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource, PatientKeyring
 from domains.payment import commands as payment_cmd
 from domains.payment import handlers as payment
 from domains.payment.model import Payment
@@ -42,6 +42,7 @@ def command_handlers(
     catalog: Catalog,
     aadhaar_vault: AadhaarVault,
     identifier_index: IdentifierIndex,
+    patient_keys: PatientKeyring,
     mrn_source: MrnSource,
     accession_source: AccessionSource,
     clock: Clock,
@@ -57,6 +58,7 @@ def command_handlers(
             mrn_source=mrn_source,
             vault=aadhaar_vault,
             index=identifier_index,
+            keyring=patient_keys,
             clock=clock,
             policies=policies,
         ),
@@ -64,6 +66,7 @@ def command_handlers(
             patient.update_patient,
             vault=aadhaar_vault,
             index=identifier_index,
+            keyring=patient_keys,
             catalog=catalog,
             clock=clock,
             policies=policies,

@@ -25,6 +25,7 @@ from infra.config.policies import load_policies
 from infra.config.settings import Settings, get_settings
 from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.crypto.blind_index import HmacIndex
+from infra.crypto.patient_keys import SqlPatientKeyring
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
@@ -62,6 +63,7 @@ def bootstrap(
         catalog=catalog,
         aadhaar_vault=FernetAadhaarVault(settings.phi_key),
         identifier_index=index,
+        patient_keys=SqlPatientKeyring(sequences, settings.phi_key),
         mrn_source=SqlMrnSource(sequences),
         accession_source=SqlAccessionSource(sequences),
         clock=clock or SystemClock(),

@@ -17,7 +17,7 @@ from domains.patient.model import (
     aadhaar_index,
     duplicate_key,
 )
-from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
+from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource, PatientKeyring
 from domains.result.model import Result
 from domains.shared.clock import Clock, local_date
 from domains.shared.errors import Conflict
@@ -33,6 +33,7 @@ def register_patient(
     mrn_source: MrnSource,
     vault: AadhaarVault,
     index: IdentifierIndex,
+    keyring: PatientKeyring,
     clock: Clock,
     policies: PolicySource,
 ) -> Outcome:
@@ -62,6 +63,7 @@ def register_patient(
         aadhaar=digits,
         vault=vault,
         index=index,
+        keyring=keyring,
     )
     patients.add(patient)
     return {"patient_id": patient.id, "mrn": mrn}
@@ -73,6 +75,7 @@ def update_patient(
     *,
     vault: AadhaarVault,
     index: IdentifierIndex,
+    keyring: PatientKeyring,
     catalog: Catalog,
     clock: Clock,
     policies: PolicySource,
@@ -93,7 +96,9 @@ def update_patient(
     _check_identifiers_free(uow, cmd.organization_id, digits, index, patient_id=patient.id)
     if not cmd.allow_duplicate and duplicate_key(demographics) != patient.duplicate_key:
         _check_not_duplicate(uow, cmd.organization_id, demographics, patient_id=patient.id)
-    changed = patient.update(demographics, aadhaar=cmd.aadhaar, vault=vault, index=index)
+    changed = patient.update(
+        demographics, aadhaar=cmd.aadhaar, vault=vault, index=index, keyring=keyring
+    )
     _reinterpret_results(uow, patient, changed, catalog=catalog, now=clock.now())
     return {"patient_id": patient.id, "mrn": patient.mrn, "changed_fields": changed}
 

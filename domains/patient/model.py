@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -9,7 +10,7 @@ from typing import Any, ClassVar, Self
 
 from domains.patient import identifiers as ids
 from domains.patient.events import PatientCreated, PatientDeleted, PatientUpdated
-from domains.patient.ports import AadhaarVault, IdentifierIndex
+from domains.patient.ports import AadhaarVault, IdentifierIndex, PatientKeyring
 from domains.shared import contacts
 from domains.shared.aggregate import Aggregate
 from domains.shared.errors import Conflict, InvalidInput
@@ -168,13 +169,14 @@ class Patient(Aggregate):
         aadhaar: str | None,
         vault: AadhaarVault,
         index: IdentifierIndex,
+        keyring: PatientKeyring,
     ) -> Patient:
         ids.check_mrn(mrn)
         digits = ids.normalize_aadhaar(aadhaar) if aadhaar else None
         patient = cls(id=id, organization_id=organization_id, mrn=mrn, demographics=demographics)
         if digits:
             patient._store_aadhaar(digits, vault, index)
-        patient._record(PatientCreated(patient_id=id, mrn=mrn, **patient._public_fields()))
+        patient._record(PatientCreated(patient_id=id, mrn=mrn, **patient._public_fields(keyring)))
         return patient
 
     def update(
@@ -184,6 +186,7 @@ class Patient(Aggregate):
         aadhaar: str | None,
         vault: AadhaarVault,
         index: IdentifierIndex,
+        keyring: PatientKeyring,
     ) -> list[str]:
         """Apply new demographics (and Aadhaar if given, "" to remove); returns changed fields."""
         digits = ids.normalize_aadhaar(aadhaar) if aadhaar else None
@@ -203,7 +206,7 @@ class Patient(Aggregate):
                     patient_id=self.id,
                     mrn=self.mrn,
                     changed_fields=changed,
-                    **self._public_fields(),
+                    **self._public_fields(keyring),
                 )
             )
         return changed
@@ -229,9 +232,18 @@ class Patient(Aggregate):
         self.aadhaar_last4 = digits[-4:]  # enough to mask without a vault round trip
         self.aadhaar_index = aadhaar_index(digits, index)
 
-    def _public_fields(self) -> dict[str, Any]:
+    def _public_fields(self, keyring: PatientKeyring) -> dict[str, Any]:
         d = self.demographics
+        phi = {
+            "family_name": d.family_name,
+            "given_name": d.given_name,
+            "date_of_birth": d.date_of_birth.isoformat(),
+        }
+        sealed = keyring.seal(
+            self.organization_id, self.id, json.dumps(phi, sort_keys=True).encode()
+        )
         return {
+            "sealed_phi": sealed,
             "family_name": d.family_name,
             "given_name": d.given_name,
             "date_of_birth": d.date_of_birth,

@@ -16,6 +16,8 @@ Create Date: 2026-12-03 09:00:00
   as the domain computes it.
 - payments: the Payment aggregate (one invoice per order, its payments, failed attempts and
   refunds), stored like the other aggregates.
+- patient_keys: a data key per patient, wrapped under LIS_PHI_KEY, for crypto-shredding the
+  names and date of birth patient events carry sealed (``sealed_phi``).
 """
 
 from __future__ import annotations
@@ -71,9 +73,24 @@ def upgrade() -> None:
         op.f("ix_payments_organization_id"), "payments", ["organization_id"], unique=False
     )
     op.create_index(op.f("ix_payments_patient_id"), "payments", ["patient_id"], unique=False)
+    op.create_table(
+        "patient_keys",
+        sa.Column("organization_id", sa.String(length=64), nullable=False),
+        sa.Column("patient_id", sa.String(length=64), nullable=False),
+        sa.Column("wrapped_key", sa.Text(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("organization_id", "patient_id", name=op.f("pk_patient_keys")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("patient_keys")
     op.drop_table("payments")
     op.drop_index("uq_patients_organization_id_aadhaar_index", table_name="patients")
     op.drop_column("patients", "aadhaar_index")

@@ -8,16 +8,18 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from cryptography.fernet import Fernet
+
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.patient.identifiers import mrn_from_sequence
-from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource
+from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource, PatientKeyring
 from domains.payment.tariff import Tariff
 from domains.sample.ports import AccessionSource, accession_number
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock
-from domains.shared.errors import ConcurrencyConflict
+from domains.shared.errors import ConcurrencyConflict, Conflict
 from domains.shared.messages import Command, Event, EventEnvelope
 from domains.shared.policy import LabPolicy, StaticPolicies
 from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, LoggedCommand, Outcome
@@ -149,6 +151,28 @@ class FakeIndex(IdentifierIndex):
         return f"idx:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
+class FakeKeyring(PatientKeyring):
+    """Real per-patient Fernet keys, in memory; shredding forgets one."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], Fernet | None] = {}
+
+    def seal(self, organization_id: str, patient_id: str, plaintext: bytes) -> str:
+        key = self.keys.setdefault((organization_id, patient_id), Fernet(Fernet.generate_key()))
+        if key is None:
+            raise Conflict(f"patient {patient_id} was erased")
+        return key.encrypt(plaintext).decode()
+
+    def open(self, organization_id: str, patient_id: str, token: str) -> bytes | None:
+        key = self.keys.get((organization_id, patient_id))
+        return key.decrypt(token.encode()) if key else None
+
+    def shred(self, organization_id: str, patient_id: str) -> bool:
+        had = self.keys.get((organization_id, patient_id)) is not None
+        self.keys[(organization_id, patient_id)] = None
+        return had
+
+
 class FakeMrnSource(MrnSource):
     def __init__(self) -> None:
         self.sequences: dict[str, int] = {}
@@ -207,6 +231,7 @@ class FakeApp:
         self.clock = FakeClock()
         self.vault = FakeVault()
         self.index = FakeIndex()
+        self.keyring = FakeKeyring()
         self.mrns = FakeMrnSource()
         self.accessions = FakeAccessionSource()
         self.catalog = catalog or shared_catalog()
@@ -216,6 +241,7 @@ class FakeApp:
                 catalog=self.catalog,
                 aadhaar_vault=self.vault,
                 identifier_index=self.index,
+                patient_keys=self.keyring,
                 mrn_source=self.mrns,
                 accession_source=self.accessions,
                 clock=self.clock,
