@@ -50,7 +50,9 @@ def test_an_invoice_paid_in_parts_and_refunded_is_stored_and_published(
         )
     )
     row = "SELECT status || ' ' || (data->>'balance_paise') FROM payments WHERE order_id = :o"
-    assert scalar(engine, row, o=order_id) == "open 5000"
+    assert scalar(engine, row, o=order_id) == "paid 0"  # the refund was a credit note
+    charged = "SELECT (data->'movements'->-1->>'credit_note') FROM payments WHERE order_id = :o"
+    assert scalar(engine, charged, o=order_id) == "true"
     types = "SELECT string_agg(event_type, ',' ORDER BY aggregate_version) FROM outbox "
     types += "WHERE aggregate_type = 'Payment'"
     assert scalar(engine, types) == (
