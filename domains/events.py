@@ -6,7 +6,13 @@ from __future__ import annotations
 from domains.notification.events import NotificationFailed, NotificationSent
 from domains.order.events import OrderCancelled, OrderCompleted, OrderConfirmed, OrderCreated
 from domains.patient.events import PatientCreated, PatientDeleted, PatientUpdated
-from domains.payment.events import PaymentFailed, PaymentReceived
+from domains.payment.events import (
+    InvoiceCancelled,
+    InvoiceRaised,
+    PaymentFailed,
+    PaymentReceived,
+    PaymentRefunded,
+)
 from domains.report.events import ReportDelivered, ReportGenerated, ReportSigned
 from domains.result.events import (
     CriticalValueAcknowledged,
@@ -14,6 +20,8 @@ from domains.result.events import (
     CriticalValueEscalated,
     ResultAmended,
     ResultEntered,
+    ResultInvalidated,
+    ResultReinterpreted,
     ResultVerified,
 )
 from domains.sample.events import SampleCollected, SampleReceived, SampleRejected, SampleRouted
@@ -37,11 +45,16 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CriticalValueDetected,
     CriticalValueAcknowledged,
     CriticalValueEscalated,
+    ResultInvalidated,
+    ResultReinterpreted,
     ReportGenerated,
     ReportSigned,
     ReportDelivered,
     PaymentReceived,
     PaymentFailed,
+    InvoiceRaised,
+    PaymentRefunded,
+    InvoiceCancelled,
     NotificationSent,
     NotificationFailed,
 )

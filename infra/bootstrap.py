@@ -24,6 +24,8 @@ from infra.config.logging import configure_logging
 from infra.config.policies import load_policies
 from infra.config.settings import Settings, get_settings
 from infra.crypto.aadhaar_vault import FernetAadhaarVault
+from infra.crypto.blind_index import HmacIndex
+from infra.crypto.patient_keys import SqlPatientKeyring
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
@@ -56,9 +58,12 @@ def bootstrap(
     sequences = make_engine(
         engine.url.render_as_string(hide_password=False), pool_size=2, max_overflow=4
     )
+    index = HmacIndex(settings.phi_index_key)
     handlers = command_handlers(
         catalog=catalog,
         aadhaar_vault=FernetAadhaarVault(settings.phi_key),
+        identifier_index=index,
+        patient_keys=SqlPatientKeyring(sequences, settings.phi_key),
         mrn_source=SqlMrnSource(sequences),
         accession_source=SqlAccessionSource(sequences),
         clock=clock or SystemClock(),
@@ -66,7 +71,10 @@ def bootstrap(
     )
     topics = settings.topics()
     return MessageBus(
-        lambda: SqlUnitOfWork(session_factory, encode=encode, topics=topics), handlers
+        lambda: SqlUnitOfWork(
+            session_factory, encode=encode, topics=topics, payload_digest=index.command_payload
+        ),
+        handlers,
     )
 
 

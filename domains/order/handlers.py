@@ -38,11 +38,25 @@ def place_order(cmd: PlaceOrder, uow: AbstractUnitOfWork, *, catalog: Catalog) -
 
 
 def _already_placed(order: Order, cmd: PlaceOrder) -> Outcome:
-    # An HIS retrying its HL7/FHIR message must not create a second order; a different
-    # patient under the same number is a real clash, not a retry.
+    # An HIS retrying its HL7/FHIR message must not create a second order. A different body
+    # under the same number is not a retry: answering it with the first order would silently
+    # drop what changed (a routine order re-sent as STAT would stay routine).
     if order.patient_id != cmd.patient_id:
         raise Conflict(
             f"placer order number {order.placer_order_number} belongs to another patient"
+        )
+    differences = order.differences(
+        patient_id=cmd.patient_id,
+        loinc_codes=cmd.loinc_codes,
+        priority=cmd.priority,
+        clinician_name=cmd.ordering_clinician_name,
+        clinician_contact=cmd.ordering_clinician_contact,
+        clinical_notes=cmd.clinical_notes,
+    )
+    if differences:
+        raise Conflict(
+            f"placer order number {order.placer_order_number} was already placed with another "
+            f"{', '.join(differences)}; change the order itself or use a new placer number"
         )
     return {
         "order_id": order.id,
@@ -63,7 +77,9 @@ def cancel_order(cmd: CancelOrder, uow: AbstractUnitOfWork) -> Outcome:
     # a value released once (even if now amended and awaiting re-verification) may have been
     # acted on: such an order is corrected by amendment, never silently cancelled
     order.cancel(
-        cmd.reason, verified_loinc_codes={r.loinc_code for r in results if r.has_been_verified}
+        cmd.reason,
+        verified_loinc_codes={r.loinc_code for r in results if r.has_been_verified},
+        uncalled_critical_tests=[r.test_name for r in results if r.open_critical is not None],
     )
     return {"order_id": order.id, "status": order.status}
 
@@ -76,6 +92,17 @@ def complete_order(cmd: CompleteOrder, uow: AbstractUnitOfWork) -> Outcome:
 
 def _verified_results(uow: AbstractUnitOfWork, order: Order) -> dict[str, str]:
     """loinc code -> id of its result whose current value is verified, for this order (an
-    amendment awaiting verification does not count)."""
+    amendment awaiting verification does not count, nor a withdrawn one). Two live results
+    for one test are refused: keeping one would silently drop the other."""
     results = uow.repository(Result).list_by(order.organization_id, order_id=order.id)
-    return {r.loinc_code: r.id for r in results if r.is_verified}
+    live: dict[str, list[Result]] = {}
+    for r in results:
+        if r.is_live:
+            live.setdefault(r.loinc_code, []).append(r)
+    doubled = sorted(r[0].test_name for r in live.values() if len(r) > 1)
+    if doubled:
+        raise Conflict(
+            f"order {order.placer_order_number} has two live results for "
+            f"{', '.join(doubled)}; invalidate the one that must not count"
+        )
+    return {code: rs[0].id for code, rs in live.items() if rs[0].is_verified}

@@ -142,6 +142,34 @@ class Order(Aggregate):
     def loinc_codes(self) -> list[str]:
         return [t.loinc_code for t in self.tests]
 
+    def differences(
+        self,
+        *,
+        patient_id: str,
+        loinc_codes: list[str],
+        priority: str,
+        clinician_name: str,
+        clinician_contact: str | None,
+        clinical_notes: str | None,
+    ) -> list[str]:
+        """What a placing of this order's placer number asks for differently: nothing for a
+        retry of the same message. An optional field the resend leaves out is not a
+        difference (not said is not contradicted); one it states otherwise is."""
+        contact = (
+            normalize_contact(clinician_contact, field="ordering_clinician_contact")
+            if clinician_contact
+            else None
+        )
+        checks = [
+            ("patient_id", patient_id == self.patient_id),
+            ("loinc_codes", sorted(loinc_codes) == sorted(self.loinc_codes)),
+            ("priority", priority == self.priority),
+            ("ordering_clinician_name", clinician_name.strip() == self.clinician_name),
+            ("ordering_clinician_contact", contact is None or contact == self.clinician_contact),
+            ("clinical_notes", clinical_notes is None or clinical_notes == self.clinical_notes),
+        ]
+        return [name for name, same in checks if not same]
+
     def test(self, loinc_code: str, *, field: str = "loinc_code") -> OrderedTest:
         for t in self.tests:
             if t.loinc_code == loinc_code:
@@ -160,12 +188,28 @@ class Order(Aggregate):
             )
         )
 
-    def cancel(self, reason: str, *, verified_loinc_codes: set[str]) -> None:
+    def cancel(
+        self,
+        reason: str,
+        *,
+        verified_loinc_codes: set[str],
+        uncalled_critical_tests: list[str] | None = None,
+    ) -> None:
+        """``uncalled_critical_tests``: tests with a critical value whose read-back call is not
+        documented. The patient has that value whatever happens to the order: the call is made
+        and recorded first, so cancelling never leaves an episode open for ever."""
         text = _required(reason, "reason", 500)
         self._check_can_move_to("cancelled", "cancel")
         if verified_loinc_codes:
             raise IllegalTransition(
                 self.aggregate_type, self.status, "cancel: results are already verified"
+            )
+        if uncalled_critical_tests:
+            raise IllegalTransition(
+                self.aggregate_type,
+                self.status,
+                "cancel: critical values not yet called and read back "
+                f"({', '.join(uncalled_critical_tests)})",
             )
         self._move_to("cancelled", "cancel")
         self.cancel_reason = text

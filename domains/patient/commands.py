@@ -14,6 +14,7 @@ from domains.shared.messages import Command
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterPatient(Command):
+    # one of the two may be "" (people with a single name)
     family_name: str = field(repr=False)
     given_name: str = field(repr=False)
     date_of_birth: date = field(repr=False)
@@ -38,6 +39,8 @@ class UpdatePatient(Command):
     mobile: str | None = field(default=None, repr=False)
     email: str | None = field(default=None, repr=False)
     aadhaar: str | None = field(default=None, repr=False)
+    # the desk confirmed that the corrected name and date of birth are another person's
+    allow_duplicate: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,10 @@ class PatientCreated(Event):
     mobile_masked: str | None = None  # "+91XXXXXX3210"
     email_masked: str | None = None  # "p***@example.in"
     aadhaar_masked: str | None = None  # "XXXX-XXXX-1234"
+    # names and date of birth sealed with the patient's own key (crypto-shredding: once the
+    # key is destroyed this copy is unreadable); the clear fields above stay while consumers
+    # move over, since an Avro field cannot be removed (see README, "Erasing a patient")
+    sealed_phi: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +46,7 @@ class PatientUpdated(Event):
     mobile_masked: str | None = None
     email_masked: str | None = None
     aadhaar_masked: str | None = None
+    sealed_phi: str | None = None  # as on PatientCreated
 
 
 @dataclass(frozen=True, kw_only=True)

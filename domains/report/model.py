@@ -8,12 +8,26 @@ from typing import Any, ClassVar, Self
 
 from domains.order.model import Order
 from domains.patient.model import Patient
-from domains.report.events import ReportDelivered, ReportGenerated, ReportLine, ReportSigned
-from domains.report.rendering import render_text
+from domains.report.events import (
+    CriticalCall,
+    ReportDelivered,
+    ReportGenerated,
+    ReportLine,
+    ReportSigned,
+    ReportSource,
+)
+from domains.report.lines import (
+    check_calls_documented,
+    check_current,
+    report_lines,
+    sources_of,
+)
+from domains.report.rendering import Letterhead, ReportHeading, render_text
 from domains.result.model import Result
+from domains.sample.model import Sample
 from domains.shared.aggregate import Aggregate
 from domains.shared.contacts import mask_contact, normalize_contact
-from domains.shared.errors import Conflict, InvalidInput
+from domains.shared.errors import InvalidInput
 
 CHANNELS = ("email", "sms", "whatsapp", "portal", "print")
 _NEEDS_CONTACT = ("email", "sms", "whatsapp")
@@ -30,6 +44,9 @@ class ReportVersion:
     signed_at: str | None = None
     # recipients' destinations (mobiles, emails) in the clear: not for reprs either
     deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    # result id -> the result's version this version was made from (empty: made before the
+    # check existed, and so never released again)
+    sources: dict[str, int] = field(default_factory=dict)
 
 
 class Report(Aggregate):
@@ -67,7 +84,15 @@ class Report(Aggregate):
 
     @classmethod
     def generate(
-        cls, *, id: str, order: Order, patient: Patient, results: list[Result], now: datetime
+        cls,
+        *,
+        id: str,
+        order: Order,
+        patient: Patient,
+        results: list[Result],
+        samples: list[Sample],
+        letterhead: Letterhead,
+        now: datetime,
     ) -> Report:
         order.check_reportable("be reported")
         report = cls(
@@ -79,21 +104,38 @@ class Report(Aggregate):
             catalog_version=order.catalog_version,
             versions=[],
         )
-        report._add_version(order, patient, results, now, amendment_reason=None)
+        report._add_version(
+            order, patient, results, samples, letterhead, now, amendment_reason=None
+        )
         return report
 
     def amend(
-        self, *, order: Order, patient: Patient, results: list[Result], reason: str, now: datetime
+        self,
+        *,
+        order: Order,
+        patient: Patient,
+        results: list[Result],
+        samples: list[Sample],
+        letterhead: Letterhead,
+        reason: str,
+        now: datetime,
     ) -> None:
         if not reason.strip():
             raise InvalidInput("reason", "an amended report needs a reason")
         order.check_reportable("be reported")
         self._move_to("generated", "be amended")
-        self._add_version(order, patient, results, now, amendment_reason=reason.strip())
+        self._add_version(
+            order, patient, results, samples, letterhead, now, amendment_reason=reason.strip()
+        )
 
-    def sign(self, pathologist: str, now: datetime) -> None:
+    def sign(self, pathologist: str, now: datetime, *, results: list[Result]) -> None:
+        """Release the current version: only while the results it was made from are unchanged
+        (else the amended version goes out) and every critical value on them was called."""
         if not pathologist.strip():
             raise InvalidInput("pathologist_name", "is required to sign a report")
+        self._check_can_move_to("signed", "be signed")
+        check_current(self.current.sources, results, "be signed")
+        check_calls_documented(results, "be signed")
         self._move_to("signed", "be signed")
         self.current.signed_by, self.current.signed_at = pathologist.strip(), now.isoformat()
         self._record(
@@ -106,11 +148,20 @@ class Report(Aggregate):
             )
         )
 
-    def deliver(self, recipients: list[tuple[str, str, str, str | None]], now: datetime) -> None:
-        """Deliver the signed version to (role, name, channel, destination) recipients."""
+    def deliver(
+        self,
+        recipients: list[tuple[str, str, str, str | None]],
+        now: datetime,
+        *,
+        results: list[Result],
+    ) -> None:
+        """Deliver the signed version to (role, name, channel, destination) recipients, unless
+        a result changed since it was generated: a known-wrong value is never sent (again)."""
         checked = [_check_recipient(*r) for r in recipients]
         if not checked:
             raise InvalidInput("recipients", "at least one recipient is required")
+        self._check_can_move_to("delivered", "be delivered")
+        check_current(self.current.sources, results, "be delivered")
         self._move_to("delivered", "be delivered")
         for role, name, channel, destination in checked:
             masked = mask_contact(destination) if destination else None
@@ -141,14 +192,19 @@ class Report(Aggregate):
         order: Order,
         patient: Patient,
         results: list[Result],
+        samples: list[Sample],
+        letterhead: Letterhead,
         now: datetime,
         amendment_reason: str | None,
     ) -> None:
-        lines = _lines(order, results)
+        mine = [r for r in results if r.order_id == order.id]
+        # a report never goes out claiming (or implying) a critical call nobody recorded
+        check_calls_documented(mine, "be generated")
+        lines = report_lines(order, mine, samples)
         number = len(self.versions) + 1
         d = patient.demographics
-        text = render_text(
-            patient_name=f"{d.given_name} {d.family_name}",
+        heading = ReportHeading(
+            patient_name=" ".join(n for n in (d.given_name, d.family_name) if n),
             mrn=patient.mrn,
             sex=d.sex,
             date_of_birth=d.date_of_birth.isoformat(),
@@ -156,16 +212,17 @@ class Report(Aggregate):
             clinician_name=order.clinician_name,
             report_version=number,
             generated_at=now,
-            lines=lines,
             amendment_reason=amendment_reason,
         )
+        sources = sources_of(mine)
         self.versions.append(
             ReportVersion(
                 report_version=number,
                 lines=lines,
-                document_text=text,
+                document_text=render_text(letterhead, heading, lines),
                 generated_at=now.isoformat(),
                 amendment_reason=amendment_reason,
+                sources=sources,
             )
         )
         self._record(
@@ -179,6 +236,7 @@ class Report(Aggregate):
                 catalog_version=self.catalog_version,
                 result_ids=[line.result_id for line in lines],
                 amendment_reason=amendment_reason,
+                sources=[ReportSource(result_id=k, result_version=v) for k, v in sources.items()],
             )
         )
 
@@ -191,51 +249,43 @@ class Report(Aggregate):
             "patient_id": self.patient_id,
             "mrn": self.mrn,
             "catalog_version": self.catalog_version,
-            "versions": [asdict(v) for v in self.versions],
+            "versions": [
+                {**asdict(v), "lines": [_line_to_json(line) for line in v.lines]}
+                for v in self.versions
+            ],
         }
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any], *, version: int) -> Self:
         s = dict(snapshot)
         s["versions"] = [
-            ReportVersion(**{**v, "lines": [ReportLine(**line) for line in v["lines"]]})
+            ReportVersion(**{**v, "lines": [_line_from_json(line) for line in v["lines"]]})
             for v in s["versions"]
         ]
         return cls(**s, version=version)
 
 
-def _lines(order: Order, results: list[Result]) -> list[ReportLine]:
-    """One line per ordered test, from its verified value, in the order's test order. A report
-    never shows an unverified value, nor silently drops a test whose amended value still awaits
-    verification: that is refused until a second person has verified it."""
-    lines, waiting = [], []
-    for code in order.loinc_codes:
-        mine = [r for r in results if r.order_id == order.id and r.loinc_code == code]
-        verified = [r for r in mine if r.is_verified]
-        if not verified or any(r.status == "amended" for r in mine):
-            waiting.append(order.test(code).name)
-            continue
-        r = verified[-1]
-        lines.append(
-            ReportLine(
-                result_id=r.id,
-                loinc_code=r.loinc_code,
-                test_name=r.test_name,
-                value_text=r.reading.value_text,
-                unit=r.reading.unit,
-                flag=r.interpretation.flag,
-                reference_text=r.interpretation.reference_text,
-                amended=r.is_corrected,
-                catalog_version=r.catalog_version,
-                interpretation_note=r.interpretation.note,
-            )
-        )
-    if waiting:
-        raise Conflict(
-            f"order {order.placer_order_number} has results awaiting verification: "
-            f"{', '.join(waiting)}"
-        )
-    return lines
+_LINE_TIMES = ("collected_at", "received_at")
+
+
+def _line_to_json(line: ReportLine) -> dict[str, Any]:
+    data = asdict(line)
+    for key in _LINE_TIMES:
+        data[key] = data[key].isoformat() if data[key] else None
+    for call in data["critical_calls"]:
+        call["acknowledged_at"] = call["acknowledged_at"].isoformat()
+    return data
+
+
+def _line_from_json(data: dict[str, Any]) -> ReportLine:
+    values = dict(data)
+    for key in _LINE_TIMES:
+        values[key] = datetime.fromisoformat(values[key]) if values.get(key) else None
+    values["critical_calls"] = [
+        CriticalCall(**{**c, "acknowledged_at": datetime.fromisoformat(c["acknowledged_at"])})
+        for c in values.get("critical_calls", [])
+    ]
+    return ReportLine(**values)
 
 
 def _check_recipient(

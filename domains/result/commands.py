@@ -47,3 +47,13 @@ class EscalateCriticalValue(Command):
     tier: int
     critical_id: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvalidateResult(Command):
+    """Withdraw a value that must not be acted on (mislabelled specimen found after resulting,
+    analytical fault): the result ends, with who, when and a coded reason."""
+
+    result_id: str
+    reason_code: str  # domains.result.corrections.INVALIDATION_REASONS
+    reason_text: str | None = None

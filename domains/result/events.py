@@ -63,6 +63,9 @@ class ResultVerified(Event):
     catalog_version: str | None = None
     reference_text: str | None = None
     comparator: str | None = None
+    # True: released by the person who wrote the value, as the lab's policy allowed
+    # (LabPolicy.allow_self_verification); an auditor looks for exactly these
+    self_verified: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,3 +159,54 @@ class CriticalValueEscalated(Event):
     tier: int  # 1 = ordering clinician's backup, 2 = head of department, ...
     escalated_at: datetime
     reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultInvalidated(Event):
+    """The value is withdrawn: it must not be acted on (mislabelled or wrong specimen, an
+    analytical fault found afterwards). Not replaced by another value: a new specimen gets a
+    result of its own. A released one takes an amended report."""
+
+    event_type = "RESULT_INVALIDATED"
+    aggregate_type = "Result"
+
+    result_id: str
+    order_id: str
+    sample_id: str
+    patient_id: str
+    loinc_code: str
+    reason_code: str  # mislabeled_specimen | wrong_patient | ... (domains.result.corrections)
+    invalidated_by: str
+    invalidated_at: datetime
+    previous_value_text: str
+    previous_flag: str
+    was_released: bool  # had been verified: reports that printed it must be amended
+    reason_text: str | None = None
+    superseded_critical_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultReinterpreted(Event):
+    """The patient's sex or date of birth was corrected: the value read against the corrected
+    demographics. An unreleased result takes the new flag; a released one keeps what was
+    released and is marked for review (``review_required``) until a person amends it."""
+
+    event_type = "RESULT_REINTERPRETED"
+    aggregate_type = "Result"
+
+    result_id: str
+    order_id: str
+    sample_id: str
+    patient_id: str
+    loinc_code: str
+    reason: str
+    changed_fields: list[str]  # sex | date_of_birth
+    previous_flag: str
+    flag: str  # under the corrected demographics
+    is_critical: bool
+    review_required: bool
+    reference_low: float | None = None
+    reference_high: float | None = None
+    reference_text: str | None = None
+    superseded_critical_ids: list[str] = field(default_factory=list)
+    catalog_version: str | None = None  # the catalog the value was read against again

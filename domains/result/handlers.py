@@ -10,11 +10,12 @@ from domains.result.commands import (
     AmendResult,
     EnterResult,
     EscalateCriticalValue,
+    InvalidateResult,
     VerifyResult,
 )
 from domains.result.model import Result, ResultContext
 from domains.sample.model import Sample
-from domains.shared.clock import Clock
+from domains.shared.clock import Clock, local_date
 from domains.shared.errors import Conflict, InvalidInput
 from domains.shared.ids import new_id
 from domains.shared.policy import PolicySource
@@ -48,7 +49,8 @@ def enter_result(
         priority=order.priority,
         patient_sex=patient.demographics.sex,
         patient_date_of_birth=patient.demographics.date_of_birth,
-        collected_on=sample.collected_at.date(),
+        # age at collection is counted in the lab's calendar, not UTC's
+        collected_on=local_date(sample.collected_at, policies.policy_for(cmd.organization_id).zone),
     )
     result = Result.enter(
         id=new_id(),
@@ -94,6 +96,14 @@ def amend_result(
         now=clock.now(),
         catalog_version=catalog.version,
         censored_at_bound=policies.policy_for(cmd.organization_id).censored_at_bound,
+    )
+    return _outcome(result)
+
+
+def invalidate_result(cmd: InvalidateResult, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
+    result = uow.repository(Result).get(cmd.organization_id, cmd.result_id)
+    result.invalidate(
+        reason_code=cmd.reason_code, reason_text=cmd.reason_text, by=cmd.user_id, now=clock.now()
     )
     return _outcome(result)
 

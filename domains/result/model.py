@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Self
 from domains.catalog.interpretation import Interpretation, Reading, interpret, read_value
 from domains.catalog.model import TestDefinition
 from domains.result import events as ev
+from domains.result.corrections import ResultCorrections
 from domains.result.critical import CriticalEpisode
 from domains.shared.aggregate import Aggregate, Transitions
 from domains.shared.errors import IllegalTransition, InvalidInput, PermissionDenied
@@ -31,17 +32,20 @@ class ResultContext:
     collected_on: date
 
 
-class Result(Aggregate):
+class Result(ResultCorrections):
     aggregate_type = "Result"
     lookup_fields = ("order_id", "sample_id", "loinc_code")
     transitions: ClassVar[Transitions] = {
         # an unverified result is simply corrected ("entered" -> "entered")
-        "entered": frozenset({"entered", "verified"}),
+        "entered": frozenset({"entered", "verified", "invalidated"}),
         # a verified value that changes is a new, unverified value: "amended" waits for a
         # second person to verify it before it counts (order completion, reports) again
-        "verified": frozenset({"amended"}),
-        "amended": frozenset({"amended", "verified"}),
+        "verified": frozenset({"amended", "invalidated"}),
+        "amended": frozenset({"amended", "verified", "invalidated"}),
+        # withdrawn for good (wrong specimen, analytical fault): a new tube, a new result
+        "invalidated": frozenset(),
     }
+    context: ResultContext
 
     def __init__(
         self,
@@ -64,8 +68,11 @@ class Result(Aggregate):
         self.reading = Reading(value=None, value_text="", unit="")
         self.interpretation = Interpretation(flag="N", is_critical=False)
         self.verified_by: str | None = None
+        self.self_verified = False
         self.amendments: list[dict[str, Any]] = []
         self.criticals: list[CriticalEpisode] = []
+        self.invalidation: dict[str, Any] | None = None
+        self.review_required: str | None = None  # demographics corrected after release
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -86,7 +93,9 @@ class Result(Aggregate):
     @property
     def has_been_verified(self) -> bool:
         """Some value of this result was released once (an order holding it cannot be
-        cancelled), even if an amendment now awaits verification."""
+        cancelled), even if an amendment now awaits verification or it was withdrawn since."""
+        if self.status == "invalidated":
+            return bool((self.invalidation or {}).get("was_released"))
         return self.status in ("verified", "amended")
 
     @property
@@ -162,6 +171,7 @@ class Result(Aggregate):
             )
         self._move_to("verified", "be verified")
         self.verified_by = verifier
+        self.self_verified = verifier == self.value_written_by
         r = self.reading
         self._record(
             ev.ResultVerified(
@@ -177,6 +187,7 @@ class Result(Aggregate):
                 catalog_version=self.catalog_version,
                 reference_text=self.interpretation.reference_text or None,
                 comparator=r.comparator,
+                self_verified=self.self_verified,
             )
         )
 
@@ -205,6 +216,8 @@ class Result(Aggregate):
         self._read(test, value_text, unit, catalog_version, censored_at_bound)
         self._move_to("amended" if after_verification else "entered", "be amended")
         self.verified_by = None  # the new value is nobody's verified value yet
+        self.self_verified = False
+        self.review_required = None  # re-read against the (corrected) demographics above
         number = len(self.amendments) + 1
         self.amendments.append(
             {
@@ -337,12 +350,17 @@ class Result(Aggregate):
             )
         )
 
-    def _detect_critical(self, test: TestDefinition, now: datetime) -> None:
-        if not self.interpretation.is_critical:
+    def _detect_critical(
+        self, test: TestDefinition, now: datetime, interpretation: Interpretation | None = None
+    ) -> None:
+        """Open an episode when the value is critical (by default as currently interpreted;
+        a re-interpretation of a released value passes the corrected one)."""
+        interpretation = interpretation or self.interpretation
+        if not interpretation.is_critical:
             return
         # derived, so a replayed command yields the same critical id
         critical_id = derived_id(self.id, "critical", str(len(self.criticals) + 1))
-        r, c, flag = self.reading, self.context, self.interpretation.flag
+        r, c, flag = self.reading, self.context, interpretation.flag
         self.criticals.append(
             CriticalEpisode(
                 critical_id=critical_id, flag=flag, value_text=r.value_text, detected_at=now
@@ -396,6 +414,9 @@ class Result(Aggregate):
             "catalog_version": self.catalog_version,
             "entered_by": self.entered_by,
             "verified_by": self.verified_by,
+            "self_verified": self.self_verified,
+            "invalidation": self.invalidation,
+            "review_required": self.review_required,
             **asdict(self.reading),
             **asdict(self.interpretation),
             "amendments": self.amendments,
@@ -418,7 +439,10 @@ class Result(Aggregate):
         result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
         result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]
         result.verified_by = s["verified_by"]
-        # fields added later (comparator, critical limits, notes) keep their defaults
+        # absent in rows written before issue 12: they keep their defaults
+        result.self_verified = s.get("self_verified", False)
+        result.invalidation = s.get("invalidation")
+        result.review_required = s.get("review_required")
         result.reading = Reading(**{f: s[f] for f in _fields(Reading) if f in s})
         result.interpretation = Interpretation(
             **{f: s[f] for f in _fields(Interpretation) if f in s}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
@@ -88,14 +88,35 @@ class Sample(Aggregate):
         now: datetime,
         container: str | None = None,
         collected_by: str | None = None,
+        on_live_tubes: Mapping[str, str] | None = None,
     ) -> Sample:
-        """Collect a tube for some (default: all suitable) tests of a confirmed order.
+        """Collect a tube for some (default: all suitable, not yet collected) tests of a
+        confirmed order.
+
+        ``on_live_tubes`` maps each test of the order already on a live tube (not rejected,
+        its result there not withdrawn) to that tube's accession number: a second tube for it
+        would give two results for one test, and one of them would vanish from completion and
+        the report. A repeat is a new tube once the first is rejected or its result withdrawn.
 
         The accession number is drawn only once every check has passed, so refused input
         never uses one up."""
         if collected_at.tzinfo is None or collected_at > now + CLOCK_SKEW:
             raise InvalidInput("collected_at", "must be a timezone-aware time, not in the future")
         tests = _tests_for_specimen(order, specimen_type, loinc_codes, catalog)
+        busy = on_live_tubes or {}
+        taken = [t for t in tests if t.loinc_code in busy]
+        if loinc_codes and taken:
+            raise Conflict(
+                "already on a live tube: "
+                + ", ".join(f"{t.name} ({busy[t.loinc_code]})" for t in taken)
+                + "; reject that tube or invalidate its result before collecting again"
+            )
+        tests = [t for t in tests if t.loinc_code not in busy]
+        if not tests:
+            raise Conflict(
+                f"every test of order {order.placer_order_number} that runs on {specimen_type} "
+                "is already on a live tube"
+            )
         order.check_accepts_samples()
         accession_number = check_accession_number(next_accession())
         sample = cls(
@@ -162,8 +183,9 @@ class Sample(Aggregate):
         recollection_required: bool = True,
         resulted_tests: list[str] | None = None,
     ) -> None:
-        """``resulted_tests`` names the tests already resulted on this tube: such a sample is no
-        longer rejected (its results would stay in play); its results are amended instead."""
+        """``resulted_tests`` names the tests with live results on this tube: such a sample is
+        not rejected while they stay in play; they are invalidated first (a mislabelled tube
+        found after resulting), then the tube is rejected and recollected."""
         if reason_code not in REJECTION_REASONS:
             raise InvalidInput("reason_code", f"must be one of {', '.join(REJECTION_REASONS)}")
         self._check_can_move_to("rejected", "be rejected")
@@ -171,7 +193,7 @@ class Sample(Aggregate):
             raise Conflict(
                 f"sample {self.accession_number} already has results "
                 f"({', '.join(resulted_tests)}) and can no longer be rejected; "
-                "amend those results instead"
+                "invalidate those results first (or amend them if only the value was wrong)"
             )
         self._move_to("rejected", "be rejected")
         self.rejection_reason = reason_code
@@ -204,6 +226,10 @@ class Sample(Aggregate):
                 bench=bench,
             )
         )
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != "rejected"
 
     def check_accepts_results(self) -> None:
         if self.status not in ("received", "routed"):

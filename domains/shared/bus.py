@@ -32,8 +32,9 @@ class MessageBus:
     """Dispatches a command to its handler by class, inside a fresh unit of work.
 
     A command whose id was handled before returns the first outcome and changes nothing; an id
-    already used for another type of command is a Conflict (a client bug: answering with the
-    other command's outcome would report success for something that never happened).
+    already used for another type of command, or for the same type with another payload, is a
+    Conflict (a client bug: answering with the other command's outcome would report success for
+    something that never happened, e.g. a STAT order answered with the routine one's outcome).
     """
 
     def __init__(
@@ -86,5 +87,10 @@ class MessageBus:
         if logged.command_type != command.command_type:
             raise Conflict(
                 f"command id {command.command_id} was already used for {logged.command_type}"
+            )
+        if logged.payload_hash is not None and logged.payload_hash != uow.fingerprint(command):
+            raise Conflict(
+                f"command id {command.command_id} was already used for a "
+                f"{logged.command_type} with a different payload; send a new command id"
             )
         return logged.outcome

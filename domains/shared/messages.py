@@ -7,8 +7,9 @@ plain frozen dataclasses. An event class holds only its payload; the unit of wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from domains.shared.errors import InvalidInput
@@ -46,6 +47,43 @@ class Command:
     @property
     def command_type(self) -> str:
         return type(self).__name__
+
+    def canonical_payload(self) -> bytes:
+        """What the command asks for, as canonical JSON bytes: its type and every field but the
+        message's own ids (command, correlation, causation), so a resend under one command id
+        is told apart from a different request reusing it. A field left at its default is left
+        out, so a field added later (with a default) does not change older commands' bytes."""
+        values = asdict(self)
+        body = {
+            f.name: values[f.name]
+            for f in fields(self)
+            if f.name not in _MESSAGE_IDS and not _is_default(f, values[f.name])
+        }
+        text = json.dumps(
+            {"type": self.command_type, "fields": body},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=_json_scalar,
+        )
+        return text.encode()
+
+
+_MESSAGE_IDS = frozenset({"command_id", "correlation_id", "causation_id"})
+
+
+def _is_default(f: Any, value: Any) -> bool:
+    if f.default is not MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not MISSING:
+        return bool(value == f.default_factory())
+    return False
+
+
+def _json_scalar(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a command field type")
 
 
 def _check_id(field_name: str, value: object) -> None:

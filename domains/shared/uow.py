@@ -4,6 +4,7 @@ and tests/fakes (in memory); both subclass these."""
 from __future__ import annotations
 
 import abc
+import hashlib
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -23,6 +24,9 @@ class LoggedCommand:
 
     command_type: str
     outcome: Outcome
+    # the fingerprint of what the command asked for (``AbstractUnitOfWork.fingerprint``); None
+    # for commands logged before fingerprints were kept
+    payload_hash: str | None = None
 
 
 class AbstractRepository(abc.ABC, Generic[A]):
@@ -40,6 +44,19 @@ class AbstractRepository(abc.ABC, Generic[A]):
         if aggregate_id in self.seen and self.seen[aggregate_id].organization_id == organization_id:
             return self.seen[aggregate_id]
         aggregate = self._get(organization_id, aggregate_id)
+        if aggregate is None:
+            raise NotFound(self.aggregate_class.aggregate_type, aggregate_id)
+        self.seen[aggregate.id] = aggregate
+        return aggregate
+
+    def get_for_update(self, organization_id: str, aggregate_id: str) -> A:
+        """Load an aggregate and hold it against every other writer (and every reader that
+        checks it at commit) until this transaction ends. For a decision about things that
+        hang off the aggregate (the results of a sample): take it before listing them, so a
+        new one cannot slip in between the look and the commit."""
+        if aggregate_id in self.seen:
+            raise RuntimeError("lock an aggregate before anything else loads it")
+        aggregate = self._get_for_update(organization_id, aggregate_id)
         if aggregate is None:
             raise NotFound(self.aggregate_class.aggregate_type, aggregate_id)
         self.seen[aggregate.id] = aggregate
@@ -66,6 +83,10 @@ class AbstractRepository(abc.ABC, Generic[A]):
     @abc.abstractmethod
     def _get(self, organization_id: str, aggregate_id: str) -> A | None: ...
 
+    def _get_for_update(self, organization_id: str, aggregate_id: str) -> A | None:
+        """Adapters with concurrent transactions lock the row here (SELECT ... FOR UPDATE)."""
+        return self._get(organization_id, aggregate_id)
+
     @abc.abstractmethod
     def _list_by(self, organization_id: str, equals: dict[str, Any]) -> list[A]: ...
 
@@ -88,6 +109,13 @@ class AbstractUnitOfWork(abc.ABC):
     @abc.abstractmethod
     def repository(self, aggregate_class: type[A]) -> AbstractRepository[A]:
         """The repository for one aggregate type, shared for the life of this unit of work."""
+
+    def fingerprint(self, command: Command) -> str:
+        """A digest of what ``command`` asks for, kept in the command log: a resend with the
+        same body replays the first outcome, another body under the same id is a conflict.
+        Adapters that store it next to PHI use a keyed digest (a plain hash of a short payload
+        such as an Aadhaar number can be reversed by trying every number)."""
+        return hashlib.sha256(command.canonical_payload()).hexdigest()
 
     @abc.abstractmethod
     def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:

@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Committed to the repository, so known to everyone: for the local stack and tests only.
 LOCAL_PHI_KEY = "bGlzLWxvY2FsLWRldmVsb3BtZW50LWtleS0wMDAwMDA="
+LOCAL_PHI_INDEX_KEY = "lis-local-development-index-key-not-for-real-data"
 
 
 class Settings(BaseSettings):
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     # comma-separated: the first encrypts, all decrypt). SecretStr keeps it out of reprs, logs
     # and tracebacks. The default is for the local stack only: bootstrap refuses it elsewhere.
     phi_key: SecretStr = SecretStr(LOCAL_PHI_KEY)
+    # HMAC key for blind indexes (duplicate Aadhaar checks) and command-payload fingerprints.
+    # Its own key: rotating the encryption keys must not change the indexes. Same rule as
+    # the PHI key: the committed default is refused outside "local".
+    phi_index_key: SecretStr = SecretStr(LOCAL_PHI_INDEX_KEY)
 
     log_level: str = "INFO"
 
@@ -71,6 +76,17 @@ class Settings(BaseSettings):
                 f"LIS_PHI_KEY is the committed development key, which may only be used with "
                 f"LIS_ENVIRONMENT=local (it is {self.environment!r}); set LIS_PHI_KEY to this "
                 f"deployment's own key (Fernet.generate_key())"
+            )
+        index_key = self.phi_index_key.get_secret_value().strip()
+        if self.environment != "local" and index_key == LOCAL_PHI_INDEX_KEY:
+            raise UnsafeSettings(
+                f"LIS_PHI_INDEX_KEY is the committed development key, which may only be used "
+                f"with LIS_ENVIRONMENT=local (it is {self.environment!r}); set it to this "
+                f"deployment's own key (secrets.token_urlsafe(32))"
+            )
+        if index_key in self.phi_keys():
+            raise UnsafeSettings(
+                "LIS_PHI_INDEX_KEY must be a key of its own, not one of the LIS_PHI_KEY keys"
             )
 
 

@@ -1,4 +1,4 @@
-"""Tables of the five domain aggregates, the test catalog and the per-organization counters.
+"""Tables of the domain aggregates, the test catalog and the per-organization counters.
 
 Each aggregate row keeps the whole snapshot in ``data`` (JSONB) and copies the aggregate's
 ``lookup_fields`` into indexed columns, so one generic repository can save and query all five.
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,8 +55,10 @@ class PatientRow(AggregateRow, Base):
     family_name: Mapped[str | None] = mapped_column(String(128), index=True)
     given_name: Mapped[str | None] = mapped_column(String(128), index=True)
     date_of_birth: Mapped[date | None] = mapped_column(Date, index=True)
-    # name + date of birth + mobile, normalized by the domain: the likely-same-person check
+    # name + date of birth, normalized by the domain: the likely-same-person check
     duplicate_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    # keyed hash of the Aadhaar number (the number itself is only in data, encrypted)
+    aadhaar_index: Mapped[str | None] = mapped_column(String(64))
     # Generated, so search and its trigram index can never disagree with the names.
     full_name: Mapped[str] = mapped_column(
         String(257),
@@ -64,6 +67,16 @@ class PatientRow(AggregateRow, Base):
 
     __table_args__ = (
         UniqueConstraint("organization_id", "mrn", name="uq_patients_organization_id_mrn"),
+        # One Aadhaar, one living chart. The handler looks first, for a clear message naming the
+        # other MRN; this catches two registrations racing past that look. A deleted (merged)
+        # chart keeps its number without blocking the chart that replaced it.
+        Index(
+            "uq_patients_organization_id_aadhaar_index",
+            "organization_id",
+            "aadhaar_index",
+            unique=True,
+            postgresql_where=text("aadhaar_index IS NOT NULL AND status <> 'deleted'"),
+        ),
         Index(
             "ix_patients_full_name_trgm",
             "full_name",
@@ -133,6 +146,20 @@ class ReportRow(AggregateRow, Base):
     )
 
 
+class PaymentRow(AggregateRow, Base):
+    __tablename__ = "payments"
+
+    order_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+
+    # One invoice per order (its payments, refunds and failed attempts live inside it).
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id", "order_id", name="uq_payments_organization_id_order_id"
+        ),
+    )
+
+
 # The repository finds an aggregate's table by its ``aggregate_type``, so infra needs no import
 # of the domain model classes (and a test aggregate can borrow a table).
 TABLE_BY_AGGREGATE_TYPE: dict[str, Table] = {
@@ -143,6 +170,7 @@ TABLE_BY_AGGREGATE_TYPE: dict[str, Table] = {
         ("Sample", SampleRow),
         ("Result", ResultRow),
         ("Report", ReportRow),
+        ("Payment", PaymentRow),
     )
 }
 

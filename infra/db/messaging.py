@@ -74,4 +74,7 @@ class CommandLogRow(Base):
     causation_id: Mapped[str | None] = mapped_column(String(128))
     user_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # keyed digest of what the command asked for (same id + other body = conflict); NULL for
+    # rows logged before migration 0008
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
     handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -46,12 +46,19 @@ class SqlRepository(AbstractRepository[A]):
         """Nothing to do yet: a new aggregate (version 0) is inserted by ``save`` at commit."""
 
     def _get(self, organization_id: str, aggregate_id: str) -> A | None:
-        row = self.session.execute(
-            select(self.table.c.data, self.table.c.version).where(
-                self.table.c.id == aggregate_id,
-                self.table.c.organization_id == organization_id,
-            )
-        ).one_or_none()
+        return self._select_one(organization_id, aggregate_id, lock=False)
+
+    def _get_for_update(self, organization_id: str, aggregate_id: str) -> A | None:
+        return self._select_one(organization_id, aggregate_id, lock=True)
+
+    def _select_one(self, organization_id: str, aggregate_id: str, *, lock: bool) -> A | None:
+        query = select(self.table.c.data, self.table.c.version).where(
+            self.table.c.id == aggregate_id,
+            self.table.c.organization_id == organization_id,
+        )
+        if lock:
+            query = query.with_for_update()
+        row = self.session.execute(query).one_or_none()
         if row is None:
             return None
         return self.aggregate_class.restore(row.data, version=row.version)
@@ -129,6 +136,13 @@ class SqlRepository(AbstractRepository[A]):
                 fields = [c.name for c in constraint.columns if c.name != "organization_id"]
                 clash = ", ".join(f"{name} {values[name]!r}" for name in fields)
                 return Conflict(f"{kind} with {clash} already exists in this organization")
+        for index in self.table.indexes:
+            if index.unique and index.name == constraint_name:
+                # a keyed hash or the like: name the field, never echo the value
+                fields = [c.name for c in index.columns if c.name != "organization_id"]
+                return Conflict(
+                    f"{kind} with the same {', '.join(fields)} already exists in this organization"
+                )
         if constraint_name == f"pk_{self.table.name}":
             return Conflict(f"{kind} {aggregate.id} already exists")
         return Conflict(f"{kind} {aggregate.id} duplicates stored data ({constraint_name})")

@@ -40,8 +40,11 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         encode: Encoder,
         topics: Topics,
         tables: Mapping[str, Table] = TABLE_BY_AGGREGATE_TYPE,
+        payload_digest: Callable[[bytes], str] | None = None,
     ) -> None:
         self._session_factory = session_factory
+        # keyed (HMAC) in production: the command log sits beside the PHI the payloads carry
+        self._payload_digest = payload_digest
         self._encode = encode
         self._topics = topics
         self._tables = dict(tables)
@@ -76,14 +79,23 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             self._repositories[aggregate_class] = repository
         return cast(AbstractRepository[A], repository)
 
+    def fingerprint(self, command: Command) -> str:
+        if self._payload_digest is None:
+            return super().fingerprint(command)
+        return self._payload_digest(command.canonical_payload())
+
     def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:
         row = self.session.execute(
-            select(CommandLogRow.command_type, CommandLogRow.outcome).where(
+            select(
+                CommandLogRow.command_type, CommandLogRow.outcome, CommandLogRow.payload_hash
+            ).where(
                 CommandLogRow.command_id == command_id,
                 CommandLogRow.organization_id == organization_id,
             )
         ).one_or_none()
-        return None if row is None else LoggedCommand(row.command_type, dict(row.outcome))
+        if row is None:
+            return None
+        return LoggedCommand(row.command_type, dict(row.outcome), row.payload_hash)
 
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
@@ -112,6 +124,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
                 causation_id=command.causation_id,
                 user_id=command.user_id,
                 outcome=outcome,
+                payload_hash=self.fingerprint(command),
             )
             .on_conflict_do_nothing(
                 index_elements=[CommandLogRow.organization_id, CommandLogRow.command_id]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domains.order.commands import CompleteOrder, ConfirmOrder, PlaceOrder
-from domains.patient.commands import RegisterPatient
 from domains.result.commands import (
     AcknowledgeCriticalValue,
     EnterResult,
@@ -13,6 +12,7 @@ from domains.result.commands import (
     VerifyResult,
 )
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
+from infra.simulation import corrections, desk, payments
 from infra.simulation.context import VisitContext, VisitOutcome
 from infra.simulation.people import CLINICIANS
 from infra.simulation.plan import PANELS
@@ -27,8 +27,8 @@ class Visit(VisitContext):
 
     def run(self) -> VisitOutcome:
         p, s = self.plan.patient, self.staff
-        patient_id = self.send(
-            RegisterPatient,
+        patient_id = desk.register_or_find(
+            self,
             s.desk,
             family_name=p.family_name,
             given_name=p.given_name,
@@ -37,7 +37,7 @@ class Visit(VisitContext):
             mobile=p.mobile,
             aadhaar=p.aadhaar,
             allow_duplicate=True,
-        )["patient_id"]
+        )
         loincs = sorted({code for panel in self.plan.panels for code in PANELS[panel]})
         order_id = self.send(
             PlaceOrder,
@@ -50,6 +50,7 @@ class Visit(VisitContext):
             ordering_clinician_contact="+919800000001",
         )["order_id"]
         self.send(ConfirmOrder, s.desk, order_id=order_id)
+        payments.before_collection(self, order_id)
         result_ids = []
         for specimen, codes in self._by_specimen(loincs).items():
             sample_id = self._collect_and_receive(order_id, specimen, codes)
@@ -66,6 +67,8 @@ class Visit(VisitContext):
             self.send(VerifyResult, s.verifier, result_id=result_id)
         self.send(CompleteOrder, s.verifier, order_id=order_id)
         deliver_report(self, order_id, result_ids)
+        corrections.after_delivery(self, order_id, result_ids)
+        payments.after_report(self, order_id)
         return self.outcome
 
     def _by_specimen(self, loincs: list[str]) -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domains.catalog.model import Catalog
+from infra.simulation.mishaps import plan_correction, plan_payment
 from infra.simulation.people import SyntheticPatient
 from infra.simulation.values import can_be_critical
 
@@ -35,6 +36,9 @@ class VisitPlan:
     escalate_before_ack: bool
     amend_after_sign: bool
     placer_order_number: str
+    # issue 12 (mishaps.py): how the bill is paid, and a correction after sign-off; None: none
+    payment: str | None = None
+    correction: str | None = None
 
 
 def plan_visit(
@@ -62,4 +66,6 @@ def plan_visit(
         escalate_before_ack=critical is not None and rng.random() < 0.3,
         amend_after_sign=rng.random() < 0.04,
         placer_order_number=f"HIS-{today:%Y%m%d}-{run}-{n:05d}",
+        payment=plan_payment(rng, n),
+        correction=plan_correction(rng, n),
     )

@@ -3,19 +3,23 @@ the contract fails mypy, not a test run months later."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from cryptography.fernet import Fernet
+
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.patient.identifiers import mrn_from_sequence
-from domains.patient.ports import AadhaarVault, MrnSource
+from domains.patient.ports import AadhaarVault, IdentifierIndex, MrnSource, PatientKeyring
+from domains.payment.tariff import Tariff
 from domains.sample.ports import AccessionSource, accession_number
 from domains.shared.aggregate import Aggregate
 from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock
-from domains.shared.errors import ConcurrencyConflict
+from domains.shared.errors import ConcurrencyConflict, Conflict
 from domains.shared.messages import Command, Event, EventEnvelope
 from domains.shared.policy import LabPolicy, StaticPolicies
 from domains.shared.uow import AbstractRepository, AbstractUnitOfWork, LoggedCommand, Outcome
@@ -110,7 +114,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             )
         self.committed.extend(envelopes)
         self.commands[(command.organization_id, command.command_id)] = LoggedCommand(
-            command.command_type, json.loads(json.dumps(outcome))
+            command.command_type, json.loads(json.dumps(outcome)), self.fingerprint(command)
         )
 
     def rollback(self) -> None:
@@ -140,6 +144,35 @@ class FakeVault(AadhaarVault):
         return token.removeprefix("vault:")[::-1]
 
 
+class FakeIndex(IdentifierIndex):
+    """Deterministic and visibly not the value (a real index is a keyed hash)."""
+
+    def blind_index(self, kind: str, value: str) -> str:
+        return f"idx:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+class FakeKeyring(PatientKeyring):
+    """Real per-patient Fernet keys, in memory; shredding forgets one."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], Fernet | None] = {}
+
+    def seal(self, organization_id: str, patient_id: str, plaintext: bytes) -> str:
+        key = self.keys.setdefault((organization_id, patient_id), Fernet(Fernet.generate_key()))
+        if key is None:
+            raise Conflict(f"patient {patient_id} was erased")
+        return key.encrypt(plaintext).decode()
+
+    def open(self, organization_id: str, patient_id: str, token: str) -> bytes | None:
+        key = self.keys.get((organization_id, patient_id))
+        return key.decrypt(token.encode()) if key else None
+
+    def shred(self, organization_id: str, patient_id: str) -> bool:
+        had = self.keys.get((organization_id, patient_id)) is not None
+        self.keys[(organization_id, patient_id)] = None
+        return had
+
+
 class FakeMrnSource(MrnSource):
     def __init__(self) -> None:
         self.sequences: dict[str, int] = {}
@@ -167,7 +200,7 @@ class FakeClock(Clock):
         return self.current
 
     def today(self) -> date:
-        return self.current.date()
+        return self.current.date()  # UTC's day; handlers use the lab's (local_date)
 
     def advance(self, **delta: float) -> datetime:
         self.current += timedelta(**delta)
@@ -187,22 +220,39 @@ def shared_catalog() -> Catalog:
 class FakeApp:
     """The real MessageBus and handler table, wired with fakes: what a unit test drives."""
 
-    def __init__(self, *, policy: LabPolicy | None = None, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        policy: LabPolicy | None = None,
+        catalog: Catalog | None = None,
+        tariff: Tariff | None = None,
+    ) -> None:
         self.uow = FakeUnitOfWork()
         self.clock = FakeClock()
         self.vault = FakeVault()
+        self.index = FakeIndex()
+        self.keyring = FakeKeyring()
         self.mrns = FakeMrnSource()
         self.accessions = FakeAccessionSource()
-        self.catalog = catalog or shared_catalog()
+        self.policies = StaticPolicies(policy or LabPolicy())
+        self.tariff = tariff
+        self.use_catalog(catalog or shared_catalog())
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """(Re)wire the bus with this catalog and the same fakes: a lab loading a new version."""
+        self.catalog = catalog
         self.bus = MessageBus(
             lambda: self.uow,
             command_handlers(
-                catalog=self.catalog,
+                catalog=catalog,
                 aadhaar_vault=self.vault,
+                identifier_index=self.index,
+                patient_keys=self.keyring,
                 mrn_source=self.mrns,
                 accession_source=self.accessions,
                 clock=self.clock,
-                policies=StaticPolicies(policy or LabPolicy()),
+                policies=self.policies,
+                tariff=self.tariff,
             ),
         )
 

@@ -182,6 +182,19 @@ def test_published_message_carries_key_headers_and_confluent_frame(
     }  # fmt: skip
 
 
+def wait_until_listening(conn: psycopg.Connection[Any], timeout_s: float = 30) -> None:
+    """Until a session of this database has run LISTEN outbox (seen by the server itself, so a
+    busy machine that starts the relay late cannot make the NOTIFY arrive before the LISTEN)."""
+    deadline = time.monotonic() + timeout_s
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND query = 'LISTEN outbox' AND pid <> pg_backend_pid()"
+    )
+    while not conn.execute(sql).fetchone()[0]:  # type: ignore[index]
+        assert time.monotonic() < deadline, "the relay never started listening"
+        time.sleep(0.1)
+
+
 def test_notify_wakes_the_relay_long_before_its_poll_interval(
     stack: Settings, fresh_database_url: str, ping_topic: tuple[str, int]
 ) -> None:
@@ -190,8 +203,8 @@ def test_notify_wakes_the_relay_long_before_its_poll_interval(
     worker = threading.Thread(target=relay.run)
     worker.start()
     try:
-        time.sleep(1.0)  # the relay has found nothing and now listens
         with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+            wait_until_listening(conn)  # the relay found nothing and now listens
             insert_ping(conn, topic, "agg-n", 1)
         deadline = time.monotonic() + 10
         while relay.published == 0 and time.monotonic() < deadline:

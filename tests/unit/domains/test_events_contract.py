@@ -24,9 +24,19 @@ DESIGN_TYPES = {
         "CRITICAL_VALUE_DETECTED",
         "CRITICAL_VALUE_ACKNOWLEDGED",
         "CRITICAL_VALUE_ESCALATED",
+        # issue 12: withdrawn values, and values read again after a demographic correction
+        "RESULT_INVALIDATED",
+        "RESULT_REINTERPRETED",
     },
     "Report": {"REPORT_GENERATED", "REPORT_SIGNED", "REPORT_DELIVERED"},
-    "Payment": {"PAYMENT_RECEIVED", "PAYMENT_FAILED"},
+    "Payment": {
+        "PAYMENT_RECEIVED",
+        "PAYMENT_FAILED",
+        # issue 12: the invoice, refunds and cancellation of the order's account
+        "INVOICE_RAISED",
+        "PAYMENT_REFUNDED",
+        "INVOICE_CANCELLED",
+    },
     "Notification": {"NOTIFICATION_SENT", "NOTIFICATION_FAILED"},
 }
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from domains.catalog.model import Catalog
-from domains.handlers import command_handlers
 from domains.order.commands import CompleteOrder
 from domains.report.commands import GenerateReport
 from domains.report.events import ReportGenerated
@@ -19,8 +18,6 @@ from domains.result.events import (
     ResultVerified,
 )
 from domains.result.model import Result
-from domains.shared.bus import MessageBus
-from domains.shared.policy import LabPolicy, StaticPolicies
 from tests.unit.domains.conftest import ORG, POTASSIUM, result
 from tests.unit.fakes import FakeApp, shared_catalog
 
@@ -34,18 +31,7 @@ def ten_day_old(app: FakeApp) -> date:
 def switch_catalog(app: FakeApp, version: str) -> Catalog:
     """The lab loads a new catalog version (same tests); the store keeps the old results."""
     catalog = Catalog(version, list(shared_catalog()), shared_catalog().sources)
-    app.catalog = catalog
-    app.bus = MessageBus(
-        lambda: app.uow,
-        command_handlers(
-            catalog=catalog,
-            aadhaar_vault=app.vault,
-            mrn_source=app.mrns,
-            accession_source=app.accessions,
-            clock=app.clock,
-            policies=StaticPolicies(LabPolicy()),
-        ),
-    )
+    app.use_catalog(catalog)
     return catalog
 
 
