@@ -112,7 +112,7 @@ def _recompute_duplicate_keys() -> None:
         )
         conn.execute(
             sa.text(
-                "UPDATE patients SET duplicate_key = :key, "
+                "UPDATE patients SET duplicate_key = CAST(:key AS text), "
                 "data = jsonb_set(data, '{duplicate_key}', to_jsonb(CAST(:key AS text))) "
                 "WHERE id = :id"
             ),

@@ -60,3 +60,30 @@ def test_the_trigram_extension_is_installed_and_removed_with_the_domain_tables(
     assert has_trgm()
     downgrade(fresh_database_url, "0001")
     assert not has_trgm()
+
+
+def test_a_database_holding_patients_from_before_issue_12_upgrades_with_their_keys(
+    fresh_database_url: str,
+) -> None:
+    """Migrations run on real data, not only on empty databases: a patient registered before
+    the duplicate key changed (0004) gets the new key, in its column and in its snapshot."""
+    downgrade(fresh_database_url, "0004")
+    engine = create_engine(fresh_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO patients (id, organization_id, version, status, data, mrn,"
+                    " family_name, given_name, date_of_birth, duplicate_key)"
+                    " VALUES ('p-1', 'org-1', 1, 'active', '{\"id\": \"p-1\"}', '0000000018',"
+                    " 'Patel', 'Aarti', '1980-04-10', 'patel|aarti|1980-04-10|+919800000001')"
+                )
+            )
+        upgrade(fresh_database_url)
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT duplicate_key, data->>'duplicate_key' AS snap FROM patients")
+            ).one()
+    finally:
+        engine.dispose()
+    assert (row.duplicate_key, row.snap) == ("patel|aarti|1980-04-10",) * 2
