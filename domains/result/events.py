@@ -35,6 +35,8 @@ class ResultEntered(Event):
     reference_text: str | None = None
     entered_value_text: str | None = None  # as typed when a unit conversion happened
     entered_unit: str | None = None
+    analyzer_id: str | None = None  # the analyzer that measured it (HL7 interface), if any
+    analyzed_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,6 +55,8 @@ def enter_result(
         catalog_version=catalog.version,
         entered_by=cmd.user_id,
         now=clock.now(),
+        analyzer_id=cmd.analyzer_id,
+        analyzed_at=cmd.analyzed_at,
     )
     results.add(result)
     return _outcome(result)

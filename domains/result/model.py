@@ -66,6 +66,8 @@ class Result(Aggregate):
         self.verified_by: str | None = None
         self.amendments: list[dict[str, Any]] = []
         self.criticals: list[CriticalEpisode] = []
+        self.analyzer_id: str | None = None  # the analyzer that measured the value, if any
+        self.analyzed_at: datetime | None = None
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -114,7 +116,13 @@ class Result(Aggregate):
         catalog_version: str,
         entered_by: str | None,
         now: datetime,
+        analyzer_id: str | None = None,
+        analyzed_at: datetime | None = None,
     ) -> Result:
+        if analyzed_at is not None and (analyzed_at.tzinfo is None or analyzed_at > now):
+            raise InvalidInput("analyzed_at", "must be timezone-aware and not in the future")
+        if analyzer_id is not None and not 0 < len(analyzer_id.strip()) <= 64:
+            raise InvalidInput("analyzer_id", "must be 1-64 characters")
         result = cls(
             id=id,
             organization_id=organization_id,
@@ -124,6 +132,7 @@ class Result(Aggregate):
             entered_by=entered_by,
         )
         result._read(test, value_text, unit)
+        result.analyzer_id, result.analyzed_at = analyzer_id, analyzed_at
         r, i, c = result.reading, result.interpretation, context
         result._record(
             ev.ResultEntered(
@@ -145,6 +154,8 @@ class Result(Aggregate):
                 reference_text=i.reference_text or None,
                 entered_value_text=r.entered_value_text,
                 entered_unit=r.entered_unit,
+                analyzer_id=analyzer_id,
+                analyzed_at=analyzed_at,
             )
         )
         result._detect_critical(test, now)
@@ -360,6 +371,8 @@ class Result(Aggregate):
             **asdict(self.interpretation),
             "amendments": self.amendments,
             "criticals": [e.to_dict() for e in self.criticals],
+            "analyzer_id": self.analyzer_id,
+            "analyzed_at": self.analyzed_at.isoformat() if self.analyzed_at else None,
         }
 
     @classmethod
@@ -385,6 +398,10 @@ class Result(Aggregate):
         legacy = s["status"] == "amended"
         result.amendments = [{"after_verification": legacy, **a} for a in s["amendments"]]
         result.criticals = [CriticalEpisode.from_dict(e) for e in s["criticals"]]
+        # rows from before the analyzer interface have neither
+        result.analyzer_id = s.get("analyzer_id")
+        analyzed_at = s.get("analyzed_at")
+        result.analyzed_at = datetime.fromisoformat(analyzed_at) if analyzed_at else None
         return result
 
 
