@@ -27,6 +27,9 @@ from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
+from infra.hl7.inbound import Hl7Inbound, Services
+from infra.hl7.routes import MESSAGE_HANDLERS
+from infra.hl7.store import InterfaceStore
 from producers.kafka_config import producer_config
 from producers.relay import Relay
 from schemas.avro_codec import encode
@@ -112,3 +115,19 @@ def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = Non
         session_factory=make_session_factory(engine),
         decoder=RegistryDecoder(settings.schema_registry_url),
     )
+
+
+def build_hl7_inbound(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    catalog: Catalog | None = None,
+    clock: Clock | None = None,
+) -> Hl7Inbound:
+    """What ``lis hl7 listen`` answers messages with: their commands go through the bus."""
+    engine = engine or make_engine(settings.database_url)
+    catalog = catalog or load_catalog()
+    clock = clock or SystemClock()
+    bus = bootstrap(settings, engine=engine, catalog=catalog, clock=clock)
+    services = Services(bus.handle, InterfaceStore(engine), catalog, clock)
+    return Hl7Inbound(services, MESSAGE_HANDLERS)
