@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.exceptions import HL7apyException
-from hl7apy.parser import parse_segment
+from hl7apy.parser import parse_field, parse_segment
 
 VERSION = "2.5.1"
 _ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
@@ -141,9 +141,24 @@ def _check_segment(seg: Seg, line: str) -> None:
         segment.validate()
     except (HL7apyException, ValueError) as exc:
         match = _FIELD.search(str(exc))
-        field = int(match.group(1)) if match else 0
+        field = int(match.group(1)) if match else _bad_field(seg)
         code = "101" if "required" in str(exc).lower() else "102"
         raise Hl7Error(seg.name, field, str(exc), code, reject=True) from None
+
+
+def _bad_field(seg: Seg) -> int:
+    """hl7apy names no field for a bad value: find the first field that does not read."""
+    for n in range(1, len(seg.fields)):
+        if not seg.fields[n]:
+            continue
+        try:
+            parse_field(
+                seg.fields[n], name=f"{seg.name}_{n}", version=VERSION,
+                validation_level=VALIDATION_LEVEL.STRICT,
+            )  # fmt: skip
+        except (HL7apyException, ValueError):
+            return n
+    return 0
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,38 @@ import java.util.List;
  * repeated more often than allowed.
  */
 final class Hl7Check {
-  private final PipeParser parser;
+  private final PipeParser greedy = parser(false);
+  private final PipeParser nonGreedy = parser(true);
 
-  Hl7Check() {
+  private static PipeParser parser(boolean nonGreedy) {
     HapiContext context = new DefaultHapiContext();
     context.setValidationContext(ValidationContextFactory.defaultValidation());
-    parser = context.getPipeParser();
+    context.getParserConfiguration().setNonGreedyMode(nonGreedy);
+    return context.getPipeParser();
   }
 
+  /**
+   * Some v2.5.1 structures are ambiguous: in OML_O21 an ORC after an OBR may start the next
+   * ORDER or a PRIOR_RESULT. HAPI's default (greedy) parse takes the nested prior result, its
+   * non-greedy parse the parent's next repetition (which is how senders mean it). A message is
+   * valid if one of the two readings is; the findings of the better reading are reported.
+   */
   List<Issue> check(String er7) {
+    List<Issue> first = check(er7, greedy);
+    if (first.stream().noneMatch(Issue::isError)) {
+      return first;
+    }
+    List<Issue> second;
+    try {
+      second = check(er7, nonGreedy);
+    } catch (RuntimeException e) {
+      return first; // HAPI's non-greedy iterator fails on some structures (no PID in ORU_R01)
+    }
+    long errorsFirst = first.stream().filter(Issue::isError).count();
+    return second.stream().filter(Issue::isError).count() < errorsFirst ? second : first;
+  }
+
+  private List<Issue> check(String er7, PipeParser parser) {
     List<Issue> issues = new ArrayList<>();
     Message message;
     try {
@@ -54,7 +77,8 @@ final class Hl7Check {
     for (String name : group.getNames()) {
       Structure[] reps = group.getAll(name);
       if (reps.length == 0 || reps.length == 1 && reps[0].isEmpty()) {
-        if (group.isRequired(name)) {
+        // a choice (ORM_O01 ORDER_DETAIL: OBR | RQD | RXO ...) needs one of its elements
+        if (group.isRequired(name) && !group.isChoiceElement(name)) {
           issues.add(new Issue("error", path + "/" + name, "required " + name + " missing"));
         }
         continue;
