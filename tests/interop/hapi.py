@@ -62,7 +62,8 @@ class HapiValidator:
         with self._lock, tempfile.TemporaryDirectory(prefix="hapi-") as folder:
             for name, content in items.items():
                 (Path(folder) / name).write_text(content, encoding="utf-8")
-            assert self._proc.stdin is not None and self._proc.stdout is not None
+            assert self._proc.stdin is not None
+            assert self._proc.stdout is not None
             self._proc.stdin.write(folder + "\n")
             self._proc.stdin.flush()
             found: list[Checked] = []

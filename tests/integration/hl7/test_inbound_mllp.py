@@ -107,7 +107,9 @@ def test_the_second_order_for_a_hospital_patient_finds_the_same_patient(
     with engine.connect() as conn:
         owners = conn.execute(select(OrderRow.patient_id)).scalars().all()
         patients = conn.execute(select(func.count()).select_from(PatientRow)).scalar_one()
-    assert len(owners) == 2 and len(set(owners)) == 1 and patients == 1
+    assert len(owners) == 2
+    assert len(set(owners)) == 1
+    assert patients == 1
 
 
 def test_a_resent_oml_o21_gets_the_same_answer_and_is_applied_once(
