@@ -54,3 +54,37 @@ def partner(
     store = InterfaceStore(make_engine(get_settings().database_url))
     store.add_partner(Partner(application, facility, org, kind, codes))
     typer.echo(f"{application}|{facility} may send {kind} messages for {org}")
+
+
+@app.command("subscribe")
+def subscribe(
+    org: Annotated[str, typer.Option(help="Organization whose verified results are sent.")],
+    name: Annotated[str, typer.Option(help="A name for the receiving system.")],
+    host: Annotated[str, typer.Option(help="Its MLLP host.")],
+    port: Annotated[int, typer.Option(help="Its MLLP port.")],
+    application: Annotated[str, typer.Option(help="Its MSH-5 receiving application.")] = "EHR",
+    facility: Annotated[str, typer.Option(help="Its MSH-6 receiving facility.")] = "HOSP",
+) -> None:
+    """Send every verified result of ORG as ORU^R01 to a system (run `lis worker hl7-results`
+    and `lis hl7 deliver`)."""
+    from infra.db.engine import make_engine
+    from infra.hl7.store import InterfaceStore
+
+    store = InterfaceStore(make_engine(get_settings().database_url))
+    subscription = store.subscribe(org, name, host, port, (application, facility))
+    typer.echo(f"subscription {subscription}: {org} results -> {host}:{port}")
+
+
+@app.command("deliver")
+def deliver(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for an ACK.")] = 10.0,
+) -> None:
+    """Send recorded results to their subscribers until acknowledged (until SIGTERM/SIGINT)."""
+    from domains.shared.clock import SystemClock
+    from infra.db.engine import make_engine
+    from infra.hl7.delivery import ResultSender
+
+    sender = ResultSender(make_engine(get_settings().database_url), SystemClock(), timeout=timeout)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sender.stop())
+    sender.run()

@@ -9,8 +9,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
 
+from domains.shared.ids import derived_id
 from infra.db.aggregates import OrderRow, PatientRow, ResultRow, SampleRow
-from infra.db.interop import Hl7InboundMessageRow, Hl7PartnerRow, Hl7PatientLinkRow
+from infra.db.interop import (
+    Hl7InboundMessageRow,
+    Hl7PartnerRow,
+    Hl7PatientLinkRow,
+    Hl7SubscriptionRow,
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,25 @@ class InterfaceStore:
         )
         with self.engine.begin() as conn:
             conn.execute(statement)
+
+    def subscribe(
+        self, organization_id: str, name: str, host: str, port: int, receiving: tuple[str, str]
+    ) -> str:
+        """Send this organization's verified results to ``host:port``; the subscription id."""
+        subscription_id = derived_id("hl7-subscription", organization_id, name)
+        values = {
+            "id": subscription_id, "organization_id": organization_id, "name": name,
+            "host": host, "port": port, "receiving_application": receiving[0],
+            "receiving_facility": receiving[1], "active": True,
+        }  # fmt: skip
+        statement = insert(Hl7SubscriptionRow).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={k: statement.excluded[k] for k in values if k != "id"},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+        return subscription_id
 
     def prior_answer(self, organization_id: str, sender: str, control_id: str) -> Answer | None:
         with self.engine.connect() as conn:
