@@ -27,6 +27,7 @@ from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
+from infra.fhir import documents
 from infra.hl7 import delivery
 from infra.hl7.inbound import Hl7Inbound, Services
 from infra.hl7.routes import MESSAGE_HANDLERS
@@ -107,6 +108,7 @@ PROCESSORS: dict[str, Callable[[Catalog], Processor]] = {
 # in the consumer's own transaction with the inbox claim: name -> factory(topics, clock).
 SIDE_EFFECTS: dict[str, Callable[[Topics, Clock], Handler]] = {
     delivery.NAME: delivery.ResultIntents,
+    documents.NAME: documents.FhirDocuments,
 }
 
 
