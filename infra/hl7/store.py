@@ -176,6 +176,15 @@ class InterfaceStore:
             (ResultRow.sample_id == sample_id) & (ResultRow.loinc_code == loinc_code),
         )
 
+    def critical_ids(self, organization_id: str, result_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            data = conn.scalar(
+                select(ResultRow.data).where(
+                    ResultRow.organization_id == organization_id, ResultRow.id == result_id
+                )
+            )
+        return [c["critical_id"] for c in (data or {}).get("criticals", [])]
+
     def _id(self, row: Any, organization_id: str, condition: Any) -> str | None:
         with self.engine.connect() as conn:
             return conn.scalar(
