@@ -14,6 +14,8 @@ from typing import Any
 
 from domains.catalog.model import TestDefinition
 from domains.shared.clock import Clock
+from domains.shared.ids import derived_id
+from infra.hl7.er7 import Seg
 from infra.hl7.store import InterfaceStore, Partner
 from infra.simulation import analyzer, hospital_system
 from infra.simulation.analyzer import Measurement
@@ -35,6 +37,8 @@ class Interfaces:
     his_share: float = 0.3  # of visits ordered by the hospital system
     exchanged: list[tuple[str, str]] = field(default_factory=list)  # (message, answer)
     counts: dict[str, int] = field(default_factory=lambda: {"OML^O21": 0, "ORU^R01": 0})
+    # each message is a flow of its own (its commands' correlation id): what the day caused
+    correlation_ids: list[str] = field(default_factory=list)
 
     def register_partners(self, organization_id: str) -> None:
         self.store.add_partner(Partner(
@@ -48,12 +52,12 @@ class Interfaces:
     def takes_order(self, rng_value: float) -> bool:
         return rng_value < self.his_share
 
-    def place_order(
-        self, org: str, visit_number: str, patient: Any, plan: Any, loincs: list[str]
-    ) -> tuple[str, str]:
+    def place_order(self, org: str, patient: Any, plan: Any, loincs: list[str]) -> tuple[str, str]:
         """Send the order as OML^O21; (patient id, order id) as the lab filed it."""
+        # the hospital's id for this person: the same person always has the same id
+        person = derived_id(patient.family_name, patient.given_name, patient.mobile)
         his_patient = HisPatient(
-            f"H{visit_number}", patient.family_name, patient.given_name,
+            "H" + person.replace("-", "")[:12], patient.family_name, patient.given_name,
             patient.date_of_birth, patient.sex, patient.mobile,
         )  # fmt: skip
         order = HisOrder(plan.placer_order_number, loincs, plan.priority, "Rao", "Vikram")
@@ -83,6 +87,9 @@ class Interfaces:
         return {"result_id": result_id, "critical_ids": self.store.critical_ids(org, result_id)}
 
     def _send(self, kind: str, message: str) -> None:
+        msh = Seg("MSH", message.split("\r", 1)[0].split("|"))
+        sender = f"{msh.get(3)}|{msh.get(4)}"
+        self.correlation_ids.append(derived_id("hl7", sender, msh.get(10)))
         msa = hospital_system.send(message, self.host, self.port)
         self.exchanged.append((message, msa.get(1)))
         self.counts[kind] += 1

@@ -30,9 +30,7 @@ class Visit(VisitContext):
         loincs = sorted({code for panel in self.plan.panels for code in PANELS[panel]})
         hl7 = self.interfaces
         if hl7 is not None and hl7.takes_order(self.rng.random()):  # OML^O21 over MLLP
-            patient_id, order_id = hl7.place_order(
-                self.org, self.plan.placer_order_number[-6:], p, self.plan, loincs
-            )
+            patient_id, order_id = hl7.place_order(self.org, p, self.plan, loincs)
             return self._from_collection(order_id, loincs)
         patient_id = self.send(
             RegisterPatient,
