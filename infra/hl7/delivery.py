@@ -116,7 +116,7 @@ def result_message(
     return ResultMessage(
         organization_id=organization_id, mrn=patient.mrn, family_name=d.family_name,
         given_name=d.given_name, date_of_birth=d.date_of_birth, sex=d.sex,
-        placer_order_number=order.placer_order_number, order_id=order.id,
+        placer_order_number=order.placer_order_number,
         clinician_name=order.clinician_name, accession_number=sample.accession_number,
         specimen_type=sample.specimen_type, collected_at=sample.collected_at,
         received_at=sample.received_at, loinc_code=event.loinc_code, test_name=result.test_name,

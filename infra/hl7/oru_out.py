@@ -1,11 +1,11 @@
 """Outbound ORU^R01: one verified result as a hospital system or EHR reads it.
 
-PID (MRN under our organization), ORC/OBR with the placer (the ordering system's) and filler
-(ours) numbers, one OBX: LOINC code, value (NM, SN for a censored value, ST for a coded one),
-UCUM unit, reference range, abnormal flag (N L H LL HH A: LL/HH are the critical ones), result
-status F (final) or C (a corrected value, verified after an amendment), observation time
-(collection, OBX-14), analysis time and analyzer (OBX-19/18), verifier (OBX-16); SPM with the
-accession number, specimen type and collection/receipt times.
+PID (MRN under our organization); ORC/OBR with the placer number (the ordering system's) and
+the filler number (our accession number); one OBX: LOINC code, value (NM, SN for a censored
+value, ST for a coded one), UCUM unit, reference range, abnormal flag (N L H LL HH A; LL and HH
+are the critical ones), status F (final) or C (a corrected value, verified after an
+amendment), observation time (collection, OBX-14), analysis time and analyzer (OBX-19/18),
+verifier (OBX-16); SPM with the accession number, specimen type, collection and receipt times.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ class ResultMessage:
     date_of_birth: date
     sex: str
     placer_order_number: str
-    order_id: str
     clinician_name: str
     accession_number: str
     specimen_type: str
@@ -69,7 +68,9 @@ def oru_r01(m: ResultMessage, *, control_id: str, receiving: tuple[str, str], no
         ["PID", "1", "", f"{m.mrn}^^^{escape(m.organization_id)}^MR", "",
          f"{escape(m.family_name)}^{escape(m.given_name)}", "", m.date_of_birth.strftime("%Y%m%d"),
          _SEX.get(m.sex, "U")],
-        ["ORC", "RE", escape(m.placer_order_number), escape(m.order_id), "", "CM", "", "", "",
+        # the filler order number is the tube's accession number (ORC-3 holds 22 characters)
+        ["ORC", "RE", escape(m.placer_order_number), escape(m.accession_number), "", "CM", "",
+         "", "",
          ts(m.verified_at), "", "", f"^{escape(m.clinician_name)}"],
         ["OBR", "1", escape(m.placer_order_number), escape(m.accession_number), test, "", "",
          ts(m.collected_at), "", "", "", "", "", "", "", "", f"^{escape(m.clinician_name)}", "",
