@@ -13,7 +13,7 @@ from collections.abc import Callable
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
 
-from consumers.base import ConsumerBase
+from consumers.base import ConsumerBase, Handler
 from consumers.processors import routing
 from consumers.processors.base import Processor, ProcessorHandler
 from domains.catalog.model import Catalog, load_catalog
@@ -29,8 +29,14 @@ from infra.crypto.patient_keys import SqlPatientKeyring
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
+from infra.fhir import documents
+from infra.hl7 import delivery
+from infra.hl7.inbound import Hl7Inbound, Services
+from infra.hl7.routes import MESSAGE_HANDLERS
+from infra.hl7.store import InterfaceStore
 from producers.kafka_config import producer_config
 from producers.relay import Relay
+from producers.topics import Topics
 from schemas.avro_codec import encode
 from schemas.decoder import RegistryDecoder
 from schemas.registry import SchemaIds, registry_client
@@ -106,13 +112,24 @@ PROCESSORS: dict[str, Callable[[Catalog], Processor]] = {
     routing.NAME: routing.processor,
 }
 
+# Workers whose effect lies outside the domain (a delivery intent, a signed document), written
+# in the consumer's own transaction with the inbox claim: name -> factory(topics, clock).
+SIDE_EFFECTS: dict[str, Callable[[Topics, Clock], Handler]] = {
+    delivery.NAME: delivery.ResultIntents,
+    documents.NAME: documents.FhirDocuments,
+}
+
 
 def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = None) -> ConsumerBase:
     """The consumer that runs processor ``name``: its commands go through the bus."""
     catalog = catalog or load_catalog()
     engine = make_engine(settings.database_url)
-    bus = bootstrap(settings, engine=engine, catalog=catalog)
-    handler = ProcessorHandler(PROCESSORS[name](catalog), settings.topics(), bus.handle)
+    handler: Handler
+    if name in SIDE_EFFECTS:
+        handler = SIDE_EFFECTS[name](settings.topics(), SystemClock())
+    else:
+        bus = bootstrap(settings, engine=engine, catalog=catalog)
+        handler = ProcessorHandler(PROCESSORS[name](catalog), settings.topics(), bus.handle)
     return ConsumerBase(
         handler,
         bootstrap=settings.kafka_bootstrap,
@@ -120,3 +137,19 @@ def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = Non
         session_factory=make_session_factory(engine),
         decoder=RegistryDecoder(settings.schema_registry_url),
     )
+
+
+def build_hl7_inbound(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    catalog: Catalog | None = None,
+    clock: Clock | None = None,
+) -> Hl7Inbound:
+    """What ``lis hl7 listen`` answers messages with: their commands go through the bus."""
+    engine = engine or make_engine(settings.database_url)
+    catalog = catalog or load_catalog()
+    clock = clock or SystemClock()
+    bus = bootstrap(settings, engine=engine, catalog=catalog, clock=clock)
+    services = Services(bus.handle, InterfaceStore(engine), catalog, clock)
+    return Hl7Inbound(services, MESSAGE_HANDLERS)

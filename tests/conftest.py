@@ -13,12 +13,15 @@ at once).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from infra.config.settings import Settings
+from tests.interop.hapi import HapiValidator, tools_missing
+from tests.interop.hapi import build as build_validator
 
 TEST_NAMESPACE = os.environ.get("LIS_TEST_NAMESPACE", "lis-test")
 TEST_DATABASE = os.environ.get("LIS_TEST_DATABASE", "lis_test")
@@ -40,3 +43,15 @@ _isolate_the_test_run()
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Disruptive tests (they kill a service and bring it back) run after all the others."""
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
+@pytest.fixture(scope="session")
+def hapi() -> Iterator[HapiValidator]:
+    """The HAPI FHIR and HAPI HL7v2 validators, one JVM for the session (interop/validator)."""
+    reason = tools_missing()
+    if reason:
+        pytest.skip(f"the HAPI validators need Java and Maven: {reason}")
+    build_validator()
+    validator = HapiValidator()
+    yield validator
+    validator.close()

@@ -14,6 +14,9 @@ class EnterResult(Command):
     loinc_code: str
     value_text: str  # as read off the analyser: "5.10", "<0.01", "Reactive"
     unit: str | None = None  # UCUM; None/"" for coded tests
+    # set when an analyzer sent the value (HL7 ORU^R01: MSH-3 / OBX-18, OBX-19)
+    analyzer_id: str | None = None
+    analyzed_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

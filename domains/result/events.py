@@ -43,6 +43,8 @@ class ResultEntered(Event):
     reference_band: str | None = None
     interpretation_note: str | None = None
     needs_review: bool | None = None
+    analyzer_id: str | None = None  # the analyzer that measured it (HL7 interface), if any
+    analyzed_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,6 +63,8 @@ def enter_result(
         entered_by=cmd.user_id,
         now=clock.now(),
         censored_at_bound=policies.policy_for(cmd.organization_id).censored_at_bound,
+        analyzer_id=cmd.analyzer_id,
+        analyzed_at=cmd.analyzed_at,
     )
     results.add(result)
     return _outcome(result)

@@ -73,6 +73,8 @@ class Result(ResultCorrections):
         self.criticals: list[CriticalEpisode] = []
         self.invalidation: dict[str, Any] | None = None
         self.review_required: str | None = None  # demographics corrected after release
+        self.analyzer_id: str | None = None  # the analyzer that measured the value, if any
+        self.analyzed_at: datetime | None = None
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -124,7 +126,13 @@ class Result(ResultCorrections):
         entered_by: str | None,
         now: datetime,
         censored_at_bound: bool = False,
+        analyzer_id: str | None = None,
+        analyzed_at: datetime | None = None,
     ) -> Result:
+        if analyzed_at is not None and (analyzed_at.tzinfo is None or analyzed_at > now):
+            raise InvalidInput("analyzed_at", "must be timezone-aware and not in the future")
+        if analyzer_id is not None and not 0 < len(analyzer_id.strip()) <= 64:
+            raise InvalidInput("analyzer_id", "must be 1-64 characters")
         result = cls(
             id=id,
             organization_id=organization_id,
@@ -134,6 +142,7 @@ class Result(ResultCorrections):
             entered_by=entered_by,
         )
         result._read(test, value_text, unit, catalog_version, censored_at_bound)
+        result.analyzer_id, result.analyzed_at = analyzer_id, analyzed_at
         r, i, c = result.reading, result.interpretation, context
         result._record(
             ev.ResultEntered(
@@ -155,6 +164,8 @@ class Result(ResultCorrections):
                 entered_value_text=r.entered_value_text,
                 entered_unit=r.entered_unit,
                 **result._interpretation_stamp(),
+                analyzer_id=analyzer_id,
+                analyzed_at=analyzed_at,
             )
         )
         result._detect_critical(test, now)
@@ -421,6 +432,8 @@ class Result(ResultCorrections):
             **asdict(self.interpretation),
             "amendments": self.amendments,
             "criticals": [e.to_dict() for e in self.criticals],
+            "analyzer_id": self.analyzer_id,
+            "analyzed_at": self.analyzed_at.isoformat() if self.analyzed_at else None,
         }
 
     @classmethod
@@ -452,6 +465,10 @@ class Result(ResultCorrections):
         legacy = s["status"] == "amended"
         result.amendments = [{"after_verification": legacy, **a} for a in s["amendments"]]
         result.criticals = [CriticalEpisode.from_dict(e) for e in s["criticals"]]
+        # rows from before the analyzer interface have neither
+        result.analyzer_id = s.get("analyzer_id")
+        analyzed_at = s.get("analyzed_at")
+        result.analyzed_at = datetime.fromisoformat(analyzed_at) if analyzed_at else None
         return result
 
 

@@ -24,6 +24,7 @@ console = Console()
 Patients = Annotated[int, typer.Option("--patients", "-n", help="Patient visits to simulate.")]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same day.")]
 Org = Annotated[str, typer.Option(help="Organization (tenant) id.")]
+MllpPort = Annotated[int, typer.Option(help="Port of the demo's MLLP listener (HL7 v2).")]
 
 
 def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") -> None:
@@ -32,12 +33,15 @@ def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") 
     console.print("\n".join(report.lines()))
 
 
-def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> None:
+def demo(
+    patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main", mllp_port: MllpPort = 2575
+) -> None:
     """A lab day end to end: migrate, topics, schemas, relay, simulate, then count on Kafka."""
     from consumers.flow_reader import read_flows, watermarks
     from consumers.topic_audit import audit_topics
     from infra.bootstrap import schema_ids
     from infra.db.migrate import upgrade
+    from infra.simulation.interop_demo import interfaces_running, print_exchanges
     from infra.simulation.summary import count_events, format_counts
     from producers.topics import ensure_topics
 
@@ -50,16 +54,17 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     start = watermarks(settings.kafka_bootstrap, topics.events)
     relay = _start_relay(settings)
     try:
-        began = time.monotonic()
-        report = _simulate(settings, patients, seed, org)
-        _wait_for_empty_outbox(settings, relay)
-        elapsed = time.monotonic() - began
+        with interfaces_running(settings, org, mllp_port, console) as interfaces:
+            began = time.monotonic()
+            report = _simulate(settings, patients, seed, org, interfaces)
+            _wait_for_empty_outbox(settings, relay)
+            elapsed = time.monotonic() - began
+            print_exchanges(console, interfaces, settings, org)
     finally:
         relay.terminate()
         relay.wait(timeout=30)
-    events = read_flows(
-        settings.kafka_bootstrap, settings.schema_registry_url, start, set(report.correlation_ids)
-    )
+    flows = {*report.correlation_ids, *interfaces.correlation_ids}  # visits and HL7 messages
+    events = read_flows(settings.kafka_bootstrap, settings.schema_registry_url, start, flows)
     counts = count_events(events)
     console.rule("a simulated lab day")
     console.print("\n".join(report.lines()))
@@ -73,7 +78,9 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
         raise typer.Exit(1)
 
 
-def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayReport:
+def _simulate(
+    settings: Settings, patients: int, seed: int, org: str, interfaces: object = None
+) -> DayReport:
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
     from infra.simulation.day import run_day
@@ -98,6 +105,7 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
             seed=seed,
             today=date.today(),
             on_visit=lambda _n: progress.advance(task),
+            interfaces=interfaces,
         )
 
 

@@ -42,11 +42,14 @@ class VisitContext:
         rng: random.Random,
         today: date,
         staff: Staff = Staff(),
+        interfaces: Any = None,  # infra.simulation.interop.Interfaces: HL7 for some steps
     ) -> None:
         self.send_command, self.catalog, self.org, self.plan = send, catalog, org, plan
         self.rng, self.today, self.staff = rng, today, staff
         self.outcome = VisitOutcome(correlation_id=new_id())
         self.result_codes: dict[str, str] = {}
+        self.interfaces = interfaces
+        self.accessions: dict[str, str] = {}  # sample id -> accession number
 
     def send(self, factory: Callable[..., Command], user: str, **fields: Any) -> dict[str, Any]:
         command = factory(

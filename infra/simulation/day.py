@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
@@ -47,6 +48,7 @@ def run_day(
     critical_rate: float = 0.08,
     reject_rate: float = 0.05,
     on_visit: Callable[[int], None] = lambda _n: None,
+    interfaces: Any = None,  # infra.simulation.interop.Interfaces: orders/results over HL7
 ) -> DayReport:
     """Drive ``patients`` visits; same seed, same day (the ids differ: they are random)."""
     rng = random.Random(seed)
@@ -63,7 +65,9 @@ def run_day(
             critical_rate=critical_rate,
             reject_rate=reject_rate,
         )
-        outcome = Visit(bus.handle, catalog, organization_id, plan, rng, today).run()
+        outcome = Visit(
+            bus.handle, catalog, organization_id, plan, rng, today, interfaces=interfaces
+        ).run()
         report.visits += 1
         report.commands.update(outcome.commands)
         report.criticals += outcome.criticals

@@ -27,6 +27,11 @@ class Visit(VisitContext):
 
     def run(self) -> VisitOutcome:
         p, s = self.plan.patient, self.staff
+        loincs = sorted({code for panel in self.plan.panels for code in PANELS[panel]})
+        hl7 = self.interfaces
+        if hl7 is not None and hl7.takes_order(self.rng.random()):  # OML^O21 over MLLP
+            patient_id, order_id = hl7.place_order(self.org, p, self.plan, loincs)
+            return self._from_collection(order_id, loincs)
         patient_id = desk.register_or_find(
             self,
             s.desk,
@@ -38,7 +43,6 @@ class Visit(VisitContext):
             aadhaar=p.aadhaar,
             allow_duplicate=True,
         )
-        loincs = sorted({code for panel in self.plan.panels for code in PANELS[panel]})
         order_id = self.send(
             PlaceOrder,
             s.desk,
@@ -50,6 +54,10 @@ class Visit(VisitContext):
             ordering_clinician_contact="+919800000001",
         )["order_id"]
         self.send(ConfirmOrder, s.desk, order_id=order_id)
+        return self._from_collection(order_id, loincs)
+
+    def _from_collection(self, order_id: str, loincs: list[str]) -> VisitOutcome:
+        s = self.staff
         payments.before_collection(self, order_id)
         result_ids = []
         for specimen, codes in self._by_specimen(loincs).items():
@@ -79,13 +87,15 @@ class Visit(VisitContext):
 
     def _collect_and_receive(self, order_id: str, specimen: str, codes: list[str]) -> str:
         s = self.staff
-        sample_id: str = self.send(
+        collected = self.send(
             CollectSample,
             s.phlebotomist,
             order_id=order_id,
             specimen_type=specimen,
             loinc_codes=codes,
-        )["sample_id"]
+        )
+        sample_id: str = collected["sample_id"]
+        self.accessions[sample_id] = collected["accession_number"]
         if self.plan.reject_first_sample:
             self.send(
                 RejectSample,
@@ -95,13 +105,15 @@ class Visit(VisitContext):
             )
             self.outcome.rejections += 1
             self.plan = replace(self.plan, reject_first_sample=False)
-            sample_id = self.send(
+            collected = self.send(
                 CollectSample,
                 s.phlebotomist,
                 order_id=order_id,
                 specimen_type=specimen,
                 loinc_codes=codes,
-            )["sample_id"]
+            )
+            sample_id = collected["sample_id"]
+            self.accessions[sample_id] = collected["accession_number"]
         self.send(ReceiveSample, s.technologist, sample_id=sample_id)
         return sample_id
 
@@ -116,14 +128,19 @@ class Visit(VisitContext):
             on=self.today,
             critical=critical,
         )
-        entered = self.send(
-            EnterResult,
-            self.staff.technologist,
-            sample_id=sample_id,
-            loinc_code=code,
-            value_text=value,
-            unit=test.unit or None,
-        )
+        hl7 = self.interfaces
+        if hl7 is not None and hl7.analyzes(test):  # the analyzer sends it: ORU^R01 over MLLP
+            accession = self.accessions[sample_id]
+            entered = hl7.enter_result(self.org, sample_id, accession, test, value)
+        else:
+            entered = self.send(
+                EnterResult,
+                self.staff.technologist,
+                sample_id=sample_id,
+                loinc_code=code,
+                value_text=value,
+                unit=test.unit or None,
+            )
         for _ in entered["critical_ids"]:
             self._call_clinician(entered["result_id"])
         self.result_codes[str(entered["result_id"])] = code
