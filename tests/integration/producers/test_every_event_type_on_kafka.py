@@ -28,6 +28,7 @@ from infra.db.engine import make_engine
 from infra.db.messaging import OutboxRow
 from infra.db.uow import SqlUnitOfWork
 from schemas.avro_codec import encode, record_of
+from tests.integration.producers.test_relay import drain_outbox
 from tests.unit.schemas.test_avro_codec import envelopes_of
 
 pytestmark = pytest.mark.integration
@@ -121,7 +122,7 @@ def test_every_event_type_reaches_its_topic_and_a_stock_consumer_decodes_it_whol
     start = watermarks(settings.kafka_bootstrap, settings.topics().events)
     relay = build_relay(settings, 500)
     try:
-        assert relay.drain() == len(envelopes)
+        assert drain_outbox(relay, fresh_database_url) == len(envelopes)
     finally:
         relay.close()
 

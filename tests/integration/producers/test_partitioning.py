@@ -17,6 +17,7 @@ from infra.config.settings import Settings
 from infra.simulation.day import run_day
 from producers.partitioning import java_partition
 from producers.topics import ensure_topics
+from tests.integration.producers.test_relay import drain_outbox
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,7 @@ def publish_day(settings: Settings, patients: int, seed: int) -> int:
     )
     relay = build_relay(settings, 500)
     try:
-        return relay.drain()
+        return drain_outbox(relay, settings.database_url)
     finally:
         relay.close()
 

@@ -143,6 +143,19 @@ def drain_until(relay: Relay, expected: int, timeout: float = 30) -> int:
     return total
 
 
+def drain_outbox(relay: Relay, database_url: str, timeout: float = 60) -> int:
+    """``relay.drain()`` until the outbox is empty (see ``drain_until``); the count published."""
+    total, deadline = 0, time.monotonic() + timeout
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        while True:
+            total += relay.drain()
+            left = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]  # type: ignore[index]
+            if not left:
+                return total
+            assert time.monotonic() < deadline, f"{left} outbox rows never published"
+            time.sleep(0.05)
+
+
 def test_a_transaction_that_commits_late_is_published_not_skipped(
     stack: Settings, fresh_database_url: str, ping_topic: tuple[str, int]
 ) -> None:

@@ -18,6 +18,7 @@ from infra.config.settings import Settings
 from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import VisitPlan
+from tests.integration.producers.test_relay import drain_outbox
 
 pytestmark = pytest.mark.integration
 POTASSIUM = "2823-3"
@@ -46,7 +47,7 @@ def published_visit(stack: Settings, module_database_url: str) -> dict[str, Any]
     ).run()
     relay = build_relay(settings, batch_size=500)
     try:
-        relay.drain()
+        drain_outbox(relay, module_database_url)
     finally:
         relay.close()
     events = [
