@@ -37,7 +37,7 @@ def amend_report(cmd: AmendReport, uow: AbstractUnitOfWork, *, clock: Clock) -> 
 
 def sign_report(cmd: SignReport, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
     report = uow.repository(Report).get(cmd.organization_id, cmd.report_id)
-    report.sign(cmd.pathologist_name, clock.now())
+    report.sign(cmd.pathologist_name, clock.now(), user_id=cmd.user_id)
     return _outcome(report, created=False)
 
 

@@ -28,6 +28,7 @@ class ReportVersion:
     amendment_reason: str | None = None
     signed_by: str | None = None
     signed_at: str | None = None
+    signed_by_user_id: str | None = None  # the authenticated signer (signed_by is printed text)
     # recipients' destinations (mobiles, emails) in the clear: not for reprs either
     deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -91,11 +92,15 @@ class Report(Aggregate):
         self._move_to("generated", "be amended")
         self._add_version(order, patient, results, now, amendment_reason=reason.strip())
 
-    def sign(self, pathologist: str, now: datetime) -> None:
+    def sign(self, pathologist: str, now: datetime, *, user_id: str | None) -> None:
         if not pathologist.strip():
             raise InvalidInput("pathologist_name", "is required to sign a report")
+        if not user_id:
+            # the printed name is free text anyone could type: a signature needs an identity
+            raise InvalidInput("user_id", "signing a report needs the signing user")
         self._move_to("signed", "be signed")
         self.current.signed_by, self.current.signed_at = pathologist.strip(), now.isoformat()
+        self.current.signed_by_user_id = user_id
         self._record(
             ReportSigned(
                 report_id=self.id,
@@ -103,6 +108,7 @@ class Report(Aggregate):
                 report_version=self.current.report_version,
                 signed_by=pathologist.strip(),
                 signed_at=now,
+                signed_by_user_id=user_id,
             )
         )
 

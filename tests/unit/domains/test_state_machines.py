@@ -133,6 +133,7 @@ def _report_commands(data: st.DataObject, app: FakeApp, order_id: str) -> list[A
         ),
         lambda: SignReport(
             organization_id=ORG,
+            user_id="path-1",
             report_id=report_id(),
             pathologist_name=data.draw(st.sampled_from(["Dr. Iyer", " "])),
         ),
@@ -423,7 +424,9 @@ def test_no_command_sequence_breaks_a_reports_lifecycle(data: st.DataObject) -> 
         lambda: VerifyResult(organization_id=ORG, user_id="path-1", result_id=result_id),
         lambda: CompleteOrder(organization_id=ORG, order_id=order_id),
         lambda: GenerateReport(organization_id=ORG, order_id=order_id),
-        lambda: SignReport(organization_id=ORG, report_id=report_id(), pathologist_name="Iyer"),
+        lambda: SignReport(
+            organization_id=ORG, user_id="path-1", report_id=report_id(), pathologist_name="Iyer"
+        ),
         lambda: DeliverReport(
             organization_id=ORG,
             report_id=report_id(),
