@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Committed to the repository, so known to everyone: for the local stack and tests only.
 LOCAL_PHI_KEY = "bGlzLWxvY2FsLWRldmVsb3BtZW50LWtleS0wMDAwMDA="
+# Signs the API's own (HS256) tokens on the local stack; refused elsewhere, like the PHI key.
+LOCAL_JWT_SECRET = "lis-local-development-jwt-secret-not-for-deployment"
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,24 @@ class Settings(BaseSettings):
     # Per-organization lab policies (YAML, see infra/config/policies.py); none = safe defaults.
     lab_policy_file: Path | None = None
 
+    # -- the HTTP API (infra/http) ---------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # where `lis api`, `lis simulate` and the benchmark find the API
+    api_url: str = "http://127.0.0.1:8000"
+    # HS256: the API's own access tokens (sessions) and, locally, tokens `lis api token` mints
+    jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
+    # RS256: an identity provider's tokens, verified with the keys its JWKS URL serves
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None  # required "iss" of identity-provider tokens, when set
+    jwt_audience: str | None = None  # required "aud" of identity-provider tokens, when set
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 12  # a session (one shift) ends unless refreshed before
+    # per user and per client address, per minute (Redis ``ratelimit:{...}``)
+    rate_limit_api_per_minute: int = 600
+    rate_limit_token_per_minute: int = 10
+    max_body_bytes: int = 64 * 1024
+
     @field_validator("topic_namespace")
     @classmethod
     def _legal_namespace(cls, value: str) -> str:
@@ -71,6 +91,12 @@ class Settings(BaseSettings):
                 f"LIS_PHI_KEY is the committed development key, which may only be used with "
                 f"LIS_ENVIRONMENT=local (it is {self.environment!r}); set LIS_PHI_KEY to this "
                 f"deployment's own key (Fernet.generate_key())"
+            )
+        if self.environment != "local" and self.jwt_secret.get_secret_value() == LOCAL_JWT_SECRET:
+            raise UnsafeSettings(
+                f"LIS_JWT_SECRET is the committed development secret, which may only be used "
+                f"with LIS_ENVIRONMENT=local (it is {self.environment!r}): anyone with a clone "
+                f"could mint tokens; set LIS_JWT_SECRET to this deployment's own secret"
             )
 
 

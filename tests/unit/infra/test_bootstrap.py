@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from infra.bootstrap import bootstrap
-from infra.config.settings import LOCAL_PHI_KEY, Settings, UnsafeSettings
+from infra.config.settings import LOCAL_JWT_SECRET, LOCAL_PHI_KEY, Settings, UnsafeSettings
 from infra.crypto.aadhaar_vault import FernetAadhaarVault
 
 
@@ -25,6 +25,7 @@ def test_the_environment_and_key_come_from_the_environment(
     key = Fernet.generate_key().decode()
     monkeypatch.setenv("LIS_ENVIRONMENT", "production")
     monkeypatch.setenv("LIS_PHI_KEY", key)
+    monkeypatch.setenv("LIS_JWT_SECRET", "this-deployments-own-token-secret")
     settings = Settings()
     assert (settings.environment, settings.phi_key.get_secret_value()) == ("production", key)
     settings.check_deployable()
@@ -51,3 +52,11 @@ def test_the_committed_key_is_fine_for_the_local_stack() -> None:
     Settings().check_deployable()
     vault = FernetAadhaarVault(Settings().phi_key)
     assert vault.decrypt(vault.encrypt("234123412346")) == "234123412346"
+
+
+def test_the_committed_token_secret_is_refused_outside_local() -> None:
+    settings = Settings(environment="staging", phi_key=SecretStr(Fernet.generate_key().decode()))
+    with pytest.raises(UnsafeSettings, match="LIS_JWT_SECRET") as error:
+        settings.check_deployable()
+    assert LOCAL_JWT_SECRET not in str(error.value)
+    settings.model_copy(update={"jwt_secret": SecretStr("own-secret")}).check_deployable()
