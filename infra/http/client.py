@@ -95,7 +95,8 @@ class ApiClient:
                 "Idempotency-Key": command.command_id,
             },
         )
-        return _answer(response)
+        outcome: dict[str, Any] = _answer(response)
+        return outcome
 
     def get(self, path: str, user_id: str, role: str, **params: Any) -> Any:
         response = self.http.get(

@@ -133,7 +133,6 @@ class TestSigningAndDelivering:
                 )
             )
 
-
     def test_a_report_is_not_signed_by_a_name_alone(self, app: FakeApp) -> None:
         report_id = generate(app, result(app, verify=True)["order_id"])
         with pytest.raises(InvalidInput, match="user_id"):
