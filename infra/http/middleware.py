@@ -19,6 +19,9 @@ from infra.http.metrics import ApiMetrics
 from infra.http.problems import PROBLEM_JSON
 
 CORRELATION_HEADER = b"x-correlation-id"
+# An oversized body up to this size is read and dropped before the 413, so the client gets the
+# answer instead of a reset connection; a larger one is cut off.
+DRAIN_LIMIT = 16 * 1024 * 1024
 
 
 class RequestEnvelope:
@@ -63,6 +66,8 @@ class RequestEnvelope:
             if declared is not None and (
                 not declared.isdigit() or int(declared) > self.max_body_bytes
             ):
+                if declared.isdigit() and int(declared) <= DRAIN_LIMIT:
+                    await _drain(receive)  # so the client, still sending, reads the answer
                 await _problem(
                     send_with_id,
                     413,
@@ -90,6 +95,13 @@ class RequestEnvelope:
             return message
 
         return limited
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _valid_id(value: str) -> bool:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy import Engine, Table, cast, func, select, text
+from sqlalchemy.dialects.postgresql import JSONPATH
 
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
 from infra.db.queries import search_patients
@@ -110,7 +111,7 @@ class PostgresReadModels(ReadModels):
                 select(results.c.data)
                 .where(
                     results.c.organization_id == org,
-                    func.jsonb_path_exists(results.c.data, _OPEN_CRITICAL),
+                    func.jsonb_path_exists(results.c.data, cast(_OPEN_CRITICAL, JSONPATH)),
                 )
                 .order_by(results.c.created_at, results.c.id)
                 .limit(page.limit)
