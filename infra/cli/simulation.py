@@ -18,7 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from sqlalchemy import create_engine, text
 
 from infra.config.settings import Settings, get_settings
+from infra.simulation.api_runner import api_for_simulation
+from infra.simulation.context import Send
 from infra.simulation.day import DayReport
+from infra.simulation.through_api import summary_lines
 
 console = Console()
 Patients = Annotated[int, typer.Option("--patients", "-n", help="Patient visits to simulate.")]
@@ -26,9 +29,19 @@ Seed = Annotated[int, typer.Option(help="Random seed: same seed, same day.")]
 Org = Annotated[str, typer.Option(help="Organization (tenant) id.")]
 
 
-def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") -> None:
-    """Drive N patients through the whole flow via the command bus (Postgres + outbox)."""
-    report = _simulate(get_settings(), patients, seed, org)
+Via = Annotated[str, typer.Option(help="api: through the HTTP API (per-role tokens); bus: direct.")]
+
+
+def simulate(
+    patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main", via: Via = "api"
+) -> None:
+    """Drive N patients through the whole flow via the HTTP API (or the bus directly)."""
+    settings = get_settings()
+    if via == "bus":
+        report = _simulate(settings, patients, seed, org)
+    else:
+        with api_for_simulation(settings, org) as send:
+            report = _simulate(settings, patients, seed, org, send=send)
     console.print("\n".join(report.lines()))
 
 
@@ -50,10 +63,11 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     start = watermarks(settings.kafka_bootstrap, topics.events)
     relay = _start_relay(settings)
     try:
-        began = time.monotonic()
-        report = _simulate(settings, patients, seed, org)
-        _wait_for_empty_outbox(settings, relay)
-        elapsed = time.monotonic() - began
+        with api_for_simulation(settings, org) as send:
+            began = time.monotonic()
+            report = _simulate(settings, patients, seed, org, send=send)
+            _wait_for_empty_outbox(settings, relay)
+            elapsed = time.monotonic() - began
     finally:
         relay.terminate()
         relay.wait(timeout=30)
@@ -64,6 +78,7 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     console.rule("a simulated lab day")
     console.print("\n".join(report.lines()))
     console.print(f"wall time         {elapsed:.1f} s (commands + relay to Kafka)")
+    console.print("\n".join(summary_lines(events, send, settings.api_url, org)))
     console.rule("events on Kafka for this day (decoded with a stock AvroDeserializer)")
     console.print("\n".join(format_counts(counts, topics.events)))
     console.rule(f"the contract of every {topics.namespace}.* event topic, all days")
@@ -73,7 +88,9 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
         raise typer.Exit(1)
 
 
-def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayReport:
+def _simulate(
+    settings: Settings, patients: int, seed: int, org: str, send: Send | None = None
+) -> DayReport:
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
     from infra.simulation.day import run_day
@@ -81,7 +98,7 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
     # One log line per command would bury the progress bar; warnings and errors still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     catalog = load_catalog()
-    bus = bootstrap(settings, catalog=catalog)
+    bus = bootstrap(settings, catalog=catalog) if send is None else None
     columns = (
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -98,6 +115,7 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
             seed=seed,
             today=date.today(),
             on_visit=lambda _n: progress.advance(task),
+            send=send,
         )
 
 

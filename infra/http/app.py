@@ -142,6 +142,10 @@ def _operations(app: FastAPI, ctx: ApiContext) -> None:
             )
         return JSONResponse(body)
 
+    @app.get("/health/live", tags=["operations"], summary="The process answers (no checks)")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def metrics() -> Response:
         text = await run_in_threadpool(ctx.metrics.exposition)

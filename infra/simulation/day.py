@@ -11,6 +11,7 @@ from datetime import date
 from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
+from infra.simulation.context import Send
 from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import plan_visit
@@ -37,7 +38,7 @@ class DayReport:
 
 
 def run_day(
-    bus: MessageBus,
+    bus: MessageBus | None,
     catalog: Catalog,
     *,
     organization_id: str,
@@ -47,8 +48,13 @@ def run_day(
     critical_rate: float = 0.08,
     reject_rate: float = 0.05,
     on_visit: Callable[[int], None] = lambda _n: None,
+    send: Send | None = None,
 ) -> DayReport:
-    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random)."""
+    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random).
+    Commands go to ``send`` when given (the HTTP API: ``infra.http.client``), else the bus."""
+    if send is None:
+        assert bus is not None, "run_day needs a bus or a send"
+        send = bus.handle
     rng = random.Random(seed)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders
     report = DayReport(organization_id=organization_id)
@@ -63,7 +69,7 @@ def run_day(
             critical_rate=critical_rate,
             reject_rate=reject_rate,
         )
-        outcome = Visit(bus.handle, catalog, organization_id, plan, rng, today).run()
+        outcome = Visit(send, catalog, organization_id, plan, rng, today).run()
         report.visits += 1
         report.commands.update(outcome.commands)
         report.criticals += outcome.criticals
