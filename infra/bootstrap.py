@@ -139,6 +139,7 @@ def build_api(
     from infra.http.system import LiveSources, health_checks
 
     settings = settings or get_settings()
+    configure_logging(settings.log_level)  # uvicorn's worker processes start unconfigured
     engine = engine or make_engine(settings.database_url, pool_size=10, max_overflow=10)
     bus = bootstrap(settings, engine=engine, clock=clock)
     secret = settings.jwt_secret.get_secret_value()

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from domains.catalog.model import load_catalog
 from infra.bench.api_data import ORG, Entry, enter_command, fresh_database, received_samples
 from infra.config.settings import Settings
@@ -32,6 +30,7 @@ from infra.http.server import start_api_process, stop
 from infra.simulation.through_api import percentile
 
 TECHNOLOGISTS = 8  # requests are spread over several users, as on a real bench
+CONNECTIONS = 16
 
 
 @dataclass
@@ -83,9 +82,20 @@ def _children(pid: int) -> list[int]:
 
 
 async def _open_loop(url: str, requests: list[dict[str, Any]], rate: float, name: str) -> Run:
+    import aiohttp
+
     run = Run(name)
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    # Few connections, opened before the clock starts: a burst of new connections under load
+    # costs both sides CPU and feeds on itself (slower -> more connections -> slower).
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
+
+        async def warm() -> None:
+            async with session.get("/health/live") as response:
+                await response.read()
+
+        await asyncio.gather(*(warm() for _ in range(CONNECTIONS)))
         began = time.perf_counter()
 
         async def one(i: int, request: dict[str, Any]) -> None:
@@ -94,9 +104,10 @@ async def _open_loop(url: str, requests: list[dict[str, Any]], rate: float, name
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
-                response = await client.request(**request)
-                run.statuses[response.status_code] += 1
-            except httpx.HTTPError:
+                async with session.request(**request) as response:
+                    await response.read()
+                    run.statuses[response.status] += 1
+            except (aiohttp.ClientError, TimeoutError):
                 run.statuses[0] += 1
             run.latencies_ms.append((time.perf_counter() - due) * 1000)
 
@@ -136,6 +147,12 @@ def _bus_baseline(settings: Settings, entries: list[Entry]) -> Run:
 def run_bench(
     settings: Settings, *, rate: float, seconds: float, workers: int, port: int, baseline: int
 ) -> list[Run]:
+    import logging
+
+    import structlog
+
+    # a log line per command would cost the baseline CPU that the API server does not spend
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     total = int(rate * seconds)
     with fresh_database(settings.database_url) as url:
         bench_settings = settings.model_copy(update={"database_url": url})

@@ -7,34 +7,17 @@ every transaction older than the rows it publishes, so long write transactions w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    CursorResult,
-    Date,
-    Insert,
-    Select,
-    Table,
-    TextClause,
-    UniqueConstraint,
-    Update,
-    bindparam,
-    func,
-    select,
-    text,
-)
-from sqlalchemy import insert as sql_insert
-from sqlalchemy import update as sql_update
-from sqlalchemy.exc import IntegrityError
+import psycopg
+from sqlalchemy import Date, Table, UniqueConstraint
 from sqlalchemy.orm import Session
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.errors import ConcurrencyConflict, Conflict
 from domains.shared.uow import A, AbstractRepository
+from infra.db import fastpath
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
 
 _UNIQUE_VIOLATION = "23505"
@@ -48,29 +31,6 @@ def table_for(aggregate_class: type[Any], tables: dict[str, Table] | None = None
         raise LookupError(f"no table for aggregate type {aggregate_class.aggregate_type}") from None
 
 
-@dataclass(frozen=True)
-class _Statements:
-    """A table's hot statements, built once with bind parameters: building a statement per
-    call (and the ORM layer of ``Session.execute``) cost more CPU than the database did."""
-
-    get: Select[Any]
-    insert: Insert
-    update: Update
-
-
-@cache
-def _statements(table: Table) -> _Statements:
-    c = table.c
-    mine = (c.id == bindparam("k_id"), c.organization_id == bindparam("k_org"))
-    return _Statements(
-        get=select(c.data, c.version).where(*mine),
-        insert=sql_insert(table),
-        update=sql_update(table)
-        .where(*mine, c.version == bindparam("k_version"))
-        .values(updated_at=func.now()),
-    )
-
-
 class SqlRepository(AbstractRepository[A]):
     """Loads, queries and saves aggregates of one class in its table, always within one tenant."""
 
@@ -81,53 +41,54 @@ class SqlRepository(AbstractRepository[A]):
         missing = set(aggregate_class.lookup_fields) - set(table.c.keys())
         if missing:
             raise LookupError(f"table {table.name} lacks lookup columns {sorted(missing)}")
-        self._sql = _statements(table)
 
     @property
-    def _conn(self) -> Connection:
-        """The session's connection (its transaction), for Core statements without the ORM."""
-        return self.session.connection()
+    def _conn(self) -> Any:
+        """The psycopg connection of the session's transaction (see ``infra.db.fastpath``)."""
+        return fastpath.driver(self.session)
 
     def _add(self, aggregate: A) -> None:
         """Nothing to do yet: a new aggregate (version 0) is inserted by ``save`` at commit."""
 
     def _get(self, organization_id: str, aggregate_id: str) -> A | None:
         row = self._conn.execute(
-            self._sql.get, {"k_id": aggregate_id, "k_org": organization_id}
-        ).one_or_none()
+            fastpath.select_one_sql(self.table.name),
+            {"k_id": aggregate_id, "k_org": organization_id},
+        ).fetchone()
         if row is None:
             return None
-        return self.aggregate_class.restore(row.data, version=row.version)
+        return self.aggregate_class.restore(row[0], version=row[1])
 
     def _list_by(self, organization_id: str, equals: dict[str, Any]) -> list[A]:
         names = tuple(sorted(equals))
         params = {f"k_{n}": _to_column(self.table.c[n].type, equals[n]) for n in names}
         rows = self._conn.execute(
-            _list_statement(self.table, names), {"k_org": organization_id, **params}
-        ).all()
-        return [self.aggregate_class.restore(row.data, version=row.version) for row in rows]
+            fastpath.select_by_sql(self.table.name, names), {"k_org": organization_id, **params}
+        ).fetchall()
+        return [self.aggregate_class.restore(data, version=version) for data, version in rows]
 
     def save(self, aggregate: A, new_version: int) -> None:
         """Insert a new aggregate, or update one guarded by the version it was loaded at."""
         values = self._row_values(aggregate, new_version)
+        names, params = tuple(values), fastpath.row_params(values)
         try:
             if aggregate.version == 0:
-                self._conn.execute(self._sql.insert, values)
+                self._conn.execute(fastpath.insert_sql(self.table.name, names), params)
                 return
-            result = self._conn.execute(
-                self._sql.update,
+            cursor = self._conn.execute(
+                fastpath.update_sql(self.table.name, names),
                 {
-                    **values,
+                    **params,
                     "k_id": aggregate.id,
                     "k_org": aggregate.organization_id,
                     "k_version": aggregate.version,
                 },
             )
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+        except psycopg.IntegrityError as exc:
+            if exc.sqlstate != _UNIQUE_VIOLATION:
                 raise  # a NOT NULL or similar: a bug in a snapshot, not the user's conflict
             raise self._conflict(exc, aggregate, values) from exc
-        if cast(CursorResult[Any], result).rowcount == 0:
+        if cursor.rowcount == 0:
             raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
 
     def _row_values(self, aggregate: A, new_version: int) -> dict[str, Any]:
@@ -143,9 +104,11 @@ class SqlRepository(AbstractRepository[A]):
             values[name] = _to_column(self.table.c[name].type, snapshot.get(name))
         return values
 
-    def _conflict(self, exc: IntegrityError, aggregate: A, values: dict[str, Any]) -> Conflict:
+    def _conflict(
+        self, exc: psycopg.IntegrityError, aggregate: A, values: dict[str, Any]
+    ) -> Conflict:
         """Name the clashing field, so the API can say what is duplicated."""
-        constraint_name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        constraint_name = exc.diag.constraint_name
         kind = aggregate.aggregate_type
         for constraint in self.table.constraints:
             if isinstance(constraint, UniqueConstraint) and constraint.name == constraint_name:
@@ -157,46 +120,24 @@ class SqlRepository(AbstractRepository[A]):
         return Conflict(f"{kind} {aggregate.id} duplicates stored data ({constraint_name})")
 
 
-def hold_unchanged(conn: Connection, held: list[tuple[Table, Aggregate]]) -> None:
+def hold_unchanged(session: Session, held: list[tuple[Table, Aggregate]]) -> None:
     """Check that aggregates a command read but did not change still have the versions they
     were loaded at, and share-lock their rows until the transaction ends: a writer of such a
     row waits for our commit and then fails its own version check. Raises
     ConcurrencyConflict (the first, in the given order) when another writer changed one since.
 
-    One statement for all of them, one round trip; its sub-selects run left to right, so the
-    rows are locked in the given order (the unit of work's global lock order)."""
+    One statement for all of them, one round trip, locking the rows in the given order (the
+    unit of work's global lock order)."""
     if not held:
         return
-    statement = _hold_statement(tuple(table.name for table, _ in held))
     params: dict[str, str] = {}
     for n, (_, aggregate) in enumerate(held):
         params[f"i{n}"], params[f"o{n}"] = aggregate.id, aggregate.organization_id
-    versions = conn.execute(statement, params).one()
+    sql = fastpath.hold_sql(fastpath.table_names(table for table, _ in held))
+    versions = fastpath.driver(session).execute(sql, params).fetchone()
     for (_, aggregate), version in zip(held, versions, strict=True):
         if version != aggregate.version:
             raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
-
-
-@cache
-def _hold_statement(table_names: tuple[str, ...]) -> TextClause:
-    # table names come from the aggregate tables (code), never from input
-    columns = ", ".join(
-        f"(SELECT version FROM {name} WHERE id = :i{n} AND organization_id = :o{n} FOR SHARE)"
-        for n, name in enumerate(table_names)
-    )
-    return text(f"SELECT {columns}")
-
-
-@cache
-def _list_statement(table: Table, names: tuple[str, ...]) -> Select[Any]:
-    c = table.c
-    return (
-        select(c.data, c.version)
-        .where(
-            c.organization_id == bindparam("k_org"), *(c[n] == bindparam(f"k_{n}") for n in names)
-        )
-        .order_by(c.created_at, c.id)
-    )
 
 
 def _to_column(column_type: Any, value: Any) -> Any:

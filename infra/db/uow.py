@@ -6,8 +6,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from domains.shared.aggregate import Aggregate
@@ -20,29 +19,14 @@ from domains.shared.uow import (
     LoggedCommand,
     Outcome,
 )
+from infra.db import fastpath
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
-from infra.db.messaging import CommandLogRow, OutboxRow
 from infra.db.repository import SqlRepository, hold_unchanged, table_for
 from producers.topics import Topics
 from schemas.fingerprints import writer_fingerprint
 
 # envelope -> (Avro record full name, schemaless Avro binary): schemas.avro_codec.encode
 Encoder = Callable[[EventEnvelope], tuple[str, bytes]]
-
-# Built once: the command log lookup, the command log row (first, see _persist), outbox rows.
-_COMMAND_LOG = cast(Table, CommandLogRow.__table__)
-_LOGGED = select(_COMMAND_LOG.c.command_type, _COMMAND_LOG.c.outcome).where(
-    _COMMAND_LOG.c.command_id == bindparam("k_command"),
-    _COMMAND_LOG.c.organization_id == bindparam("k_org"),
-)
-_LOG_COMMAND = (
-    pg_insert(_COMMAND_LOG)
-    .on_conflict_do_nothing(
-        index_elements=[_COMMAND_LOG.c.organization_id, _COMMAND_LOG.c.command_id]
-    )
-    .returning(_COMMAND_LOG.c.command_id)
-)
-_OUTBOX_INSERT = insert(cast(Table, OutboxRow.__table__))
 
 
 class SqlUnitOfWork(AbstractUnitOfWork):
@@ -93,11 +77,11 @@ class SqlUnitOfWork(AbstractUnitOfWork):
 
     def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:
         row = (
-            self.session.connection()
-            .execute(_LOGGED, {"k_command": command_id, "k_org": organization_id})
-            .one_or_none()
+            fastpath.driver(self.session)
+            .execute(fastpath.LOGGED_SQL, {"k_command": command_id, "k_org": organization_id})
+            .fetchone()
         )
-        return None if row is None else LoggedCommand(row.command_type, dict(row.outcome))
+        return None if row is None else LoggedCommand(row[0], dict(row[1]))
 
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
@@ -113,24 +97,25 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         # Encode before the first write: a failure here costs no transaction id and no locks.
         outbox_rows = [self._outbox_row(envelope) for envelope in envelopes]
         session = self.session
-        # Core statements on the session's connection: the ORM layer of Session.execute cost
-        # more CPU per command than the database work (see `lis bench api`).
-        conn = session.connection()
+        # plain SQL on the session's psycopg connection: see infra.db.fastpath for why
+        conn = fastpath.driver(session)
         # The command log goes first. A concurrent send of the same command then waits here on
         # the primary key until the first one commits and finds its row, instead of failing
         # later on something less telling (a version conflict, a duplicate MRN).
         logged = conn.execute(
-            _LOG_COMMAND,
-            {
-                "command_id": command.command_id,
-                "organization_id": command.organization_id,
-                "command_type": command.command_type,
-                "correlation_id": command.correlation_id,
-                "causation_id": command.causation_id,
-                "user_id": command.user_id,
-                "outcome": outcome,
-            },
-        ).first()
+            fastpath.LOG_COMMAND_SQL,
+            fastpath.row_params(
+                {
+                    "command_id": command.command_id,
+                    "organization_id": command.organization_id,
+                    "command_type": command.command_type,
+                    "correlation_id": command.correlation_id,
+                    "causation_id": command.causation_id,
+                    "user_id": command.user_id,
+                    "outcome": outcome,
+                }
+            ),
+        ).fetchone()
         if logged is None:
             session.rollback()
             raise DuplicateCommand(command.command_id)
@@ -149,14 +134,13 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             elif aggregate.version == 0:
                 inserted.append(aggregate)
             else:
-                hold_unchanged(conn, held)
+                hold_unchanged(session, held)
                 held = []
                 owners[id(aggregate)].save(aggregate, self._new_version(aggregate))
-        hold_unchanged(conn, held)
+        hold_unchanged(session, held)
         for aggregate in inserted:
             owners[id(aggregate)].save(aggregate, self._new_version(aggregate))
-        if outbox_rows:
-            conn.execute(_OUTBOX_INSERT, outbox_rows)
+        fastpath.insert_outbox(conn, outbox_rows)
         session.commit()
 
     @staticmethod

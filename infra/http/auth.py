@@ -50,11 +50,27 @@ class TokenConfig:
 
 
 class TokenVerifier:
+    CACHE_SIZE = 10_000
+
     def __init__(self, config: TokenConfig) -> None:
         self.config = config
         self._jwks = jwt.PyJWKClient(config.jwks_url, lifespan=300) if config.jwks_url else None
+        # A client sends the same token for many requests: checking its signature and claims
+        # once (until it expires) saves CPU on every request after the first. Sessions are
+        # still checked per request (revocation takes effect at once).
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > time.time():
+            return cached[1]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (expires, principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -89,7 +105,7 @@ class TokenVerifier:
             raise Unauthenticated("the token's signing key is unknown") from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"the token is not valid ({type(exc).__name__})") from None
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
