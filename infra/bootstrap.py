@@ -154,7 +154,11 @@ def build_api(
             audience=settings.jwt_audience,
         )
     )
-    limits = Limits(settings.rate_limit_api_per_minute, settings.rate_limit_token_per_minute)
+    limits = Limits(
+        settings.rate_limit_api_per_minute,
+        settings.rate_limit_token_per_minute,
+        settings.rate_limit_address_per_minute,
+    )
     groups = {name: topics.group(name) for name in PROCESSORS}
     return create_app(
         ApiContext(

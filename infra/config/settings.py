@@ -63,9 +63,11 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None  # required "aud" of identity-provider tokens, when set
     access_token_minutes: int = 15
     refresh_token_hours: int = 12  # a session (one shift) ends unless refreshed before
-    # per user and per client address, per minute (Redis ``ratelimit:{...}``)
+    # requests a minute (Redis ``ratelimit:{...}``): per user; per client address on the token
+    # endpoints; per client address on the API (higher: many users may share one address)
     rate_limit_api_per_minute: int = 600
     rate_limit_token_per_minute: int = 10
+    rate_limit_address_per_minute: int = 6000
     max_body_bytes: int = 64 * 1024
 
     @field_validator("topic_namespace")

@@ -20,6 +20,7 @@ from infra.http.auth import mint_token
 from infra.http.command_table import IDENTITY_FIELDS, ROUTE_BY_COMMAND, CommandRoute
 
 TokenFor = Callable[[str, str], str]  # (user id, role) -> bearer token
+RATE_LIMIT_RETRIES = 3
 
 
 class ApiError(Exception):
@@ -85,16 +86,17 @@ class ApiClient:
         if not command.user_id:
             raise ValueError(f"{command.command_type} through the API needs a user")
         route, path, body = request_for(command)
-        response = self.http.request(
-            route.method,
-            path,
-            json=body,
-            headers={
-                "Authorization": f"Bearer {self.tokens(command.user_id, route.roles[0])}",
-                "X-Correlation-ID": command.correlation_id,
-                "Idempotency-Key": command.command_id,
-            },
-        )
+        headers = {
+            "Authorization": f"Bearer {self.tokens(command.user_id, route.roles[0])}",
+            "X-Correlation-ID": command.correlation_id,
+            "Idempotency-Key": command.command_id,
+        }
+        for _ in range(RATE_LIMIT_RETRIES):
+            response = self.http.request(route.method, path, json=body, headers=headers)
+            if response.status_code != 429:
+                break
+            # the same Idempotency-Key: a retry can never do the work twice
+            time.sleep(min(60, int(response.headers.get("retry-after", "1"))))
         outcome: dict[str, Any] = _answer(response)
         return outcome
 

@@ -21,8 +21,11 @@ from infra.http.problems import ApiProblem
 
 @dataclass(frozen=True)
 class Limits:
-    api_per_minute: int = 600
-    token_per_minute: int = 10
+    api_per_minute: int = 600  # per user
+    token_per_minute: int = 10  # per client address, on the token endpoints
+    # per client address: higher than one user's, as a ward or a lab behind one NAT address
+    # is many users
+    address_per_minute: int = 6000
 
 
 def session_key(session_id: str) -> str:
@@ -42,16 +45,15 @@ class Guard:
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
             # counted too: guessing tokens is what the address limit is for
-            await self._count([("address", client_address(request))], self.limits.api_per_minute)
+            await self._count([self._address(request)])
             raise Unauthenticated("a bearer token is required (Authorization: Bearer ...)")
         try:
             principal = self.verifier.verify(credentials.credentials)
         except Unauthenticated:
-            await self._count([("address", client_address(request))], self.limits.api_per_minute)
+            await self._count([self._address(request)])
             raise
         live = await self._count(
-            [("address", client_address(request)), ("user", principal.user_id)],
-            self.limits.api_per_minute,
+            [self._address(request), ("user", principal.user_id, self.limits.api_per_minute)],
             session=principal.session_id,
         )
         if principal.session_id is not None and not live:
@@ -60,15 +62,19 @@ class Guard:
         return principal
 
     async def limit_token_endpoint(self, request: Request) -> None:
-        await self._count([("token", client_address(request))], self.limits.token_per_minute)
+        await self._count([("token", client_address(request), self.limits.token_per_minute)])
+
+    def _address(self, request: Request) -> tuple[str, str, int]:
+        return ("address", client_address(request), self.limits.address_per_minute)
 
     async def _count(
-        self, who: Iterable[tuple[str, str]], per_minute: int, *, session: str | None = None
+        self, who: Iterable[tuple[str, str, int]], *, session: str | None = None
     ) -> bool:
-        """Count one request against each (scope, id); raise 429 past the limit. Returns
-        whether ``session`` is live (True when none is asked about)."""
+        """Count one request against each (scope, id, limit a minute); raise 429 past a limit.
+        Returns whether ``session`` is live (True when none is asked about)."""
         minute = int(time.time() // 60)
-        keys = [f"ratelimit:{scope}:{ident}:{minute}" for scope, ident in who]
+        who = list(who)
+        keys = [f"ratelimit:{scope}:{ident}:{minute}" for scope, ident, _ in who]
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.incr(key)
@@ -77,14 +83,16 @@ class Guard:
             pipe.exists(session_key(session))
         replies = await pipe.execute()
         counts = replies[0 : 2 * len(keys) : 2]
-        if any(int(n) > per_minute for n in counts):
-            retry = 60 - int(time.time()) % 60
-            raise ApiProblem(
-                429,
-                "Too many requests",
-                f"more than {per_minute} requests a minute; retry in {retry} s",
-                headers={"Retry-After": str(retry)},
-            )
+        for (scope, _, per_minute), n in zip(who, counts, strict=True):
+            if int(n) > per_minute:
+                retry = 60 - int(time.time()) % 60
+                raise ApiProblem(
+                    429,
+                    "Too many requests",
+                    f"more than {per_minute} requests a minute from this {scope}; "
+                    f"retry in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
         return bool(replies[-1]) if session is not None else True
 
 

@@ -60,7 +60,11 @@ def api_settings(stack: Settings, module_database_url: str) -> Settings:
     # The limits count every request from 127.0.0.1: high here, so that only the rate-limit
     # test (which sets its own) ever meets them.
     return stack.model_copy(
-        update={"database_url": module_database_url, "rate_limit_api_per_minute": 1_000_000}
+        update={
+            "database_url": module_database_url,
+            "rate_limit_api_per_minute": 1_000_000,
+            "rate_limit_address_per_minute": 1_000_000,
+        }
     )
 
 
