@@ -49,8 +49,9 @@ def critical_counts(events: list[FlowEvent]) -> Counter[str]:
     return Counter(kinds[t] for e in events if (t := e.metadata["event_type"]) in kinds)
 
 
-def turnaround_minutes(events: list[FlowEvent]) -> list[float]:
-    """Receipt of each sample to the verification of each of its results, in minutes."""
+def turnaround_seconds(events: list[FlowEvent]) -> list[float]:
+    """Receipt of each sample to the verification of each of its results, in seconds (a
+    simulated day runs in minutes)."""
     received: dict[str, datetime] = {}
     verified: list[tuple[str, datetime]] = []
     for e in events:
@@ -77,13 +78,13 @@ def summary_lines(
     events: list[FlowEvent], send: TimedApiSend | None, api_url: str | None, org: str
 ) -> list[str]:
     counts = critical_counts(events)
-    tat = turnaround_minutes(events)
+    tat = turnaround_seconds(events)
     lines = [
         "critical values   "
         + ", ".join(
             f"{counts[k]} {k}" for k in ("detected", "notified", "acknowledged", "escalated")
         ),
-        f"receipt->verified p50 {percentile(tat, 50):.1f} min, p95 {percentile(tat, 95):.1f} min "
+        f"receipt->verified p50 {percentile(tat, 50):.1f} s, p95 {percentile(tat, 95):.1f} s "
         f"({len(tat)} results)",
     ]
     if send is not None:
@@ -93,7 +94,7 @@ def summary_lines(
             f"p95 {percentile(ms, 95):.1f} ms (client side, one at a time)"
         )
     if api_url:
-        lines.append(f"look next         {api_url}/docs (the API), {api_url}/metrics")
+        lines.append(f"look next         lis serve, then {api_url}/docs and {api_url}/metrics")
     flow = one_critical_flow(events)
     if flow:
         lines.append(f"one critical flow lis trace {flow} --org {org}")
