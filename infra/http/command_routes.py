@@ -70,7 +70,7 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
         if key is not None:
             await ctx.idempotency.claim(principal.organization_id, key, print_)
         try:
-            outcome = await run_in_threadpool(_handle, ctx.bus, command)
+            outcome = await run_in_threadpool(_handle, ctx.bus, command, key is None)
         except DomainError:
             if key is not None:
                 await ctx.idempotency.release(principal.organization_id, key, print_)
@@ -123,8 +123,8 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
     return endpoint
 
 
-def _handle(bus: MessageBus, command: Any) -> dict[str, Any]:
-    return bus.handle(command)
+def _handle(bus: MessageBus, command: Any, fresh_id: bool) -> dict[str, Any]:
+    return bus.handle(command, fresh_id=fresh_id)
 
 
 def _documented(route: CommandRoute) -> bool:

@@ -36,9 +36,24 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# Counts each key (expiring with its minute) and tells whether the session (ARGV[1]) is live,
+# in one command: one round trip, and less client work than a pipeline of five commands.
+_COUNT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, 61) end
+  out[i] = n
+end
+if ARGV[1] == '' then out[#KEYS + 1] = 1 else out[#KEYS + 1] = redis.call('EXISTS', ARGV[1]) end
+return out
+"""
+
+
 class Guard:
     def __init__(self, verifier: TokenVerifier, redis: Redis[bytes], limits: Limits) -> None:
         self.verifier, self.redis, self.limits = verifier, redis, limits
+        self._script = redis.register_script(_COUNT)
 
     async def authenticate(
         self, request: Request, credentials: HTTPAuthorizationCredentials | None
@@ -75,15 +90,8 @@ class Guard:
         minute = int(time.time() // 60)
         who = list(who)
         keys = [f"ratelimit:{scope}:{ident}:{minute}" for scope, ident, _ in who]
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(key)
-            pipe.expire(key, 61, nx=True)
-        if session is not None:
-            pipe.exists(session_key(session))
-        replies = await pipe.execute()
-        counts = replies[0 : 2 * len(keys) : 2]
-        for (scope, _, per_minute), n in zip(who, counts, strict=True):
+        replies = await self._script(keys=keys, args=[session_key(session) if session else ""])
+        for (scope, _, per_minute), n in zip(who, replies, strict=False):
             if int(n) > per_minute:
                 retry = 60 - int(time.time()) % 60
                 raise ApiProblem(
@@ -93,7 +101,7 @@ class Guard:
                     f"retry in {retry} s",
                     headers={"Retry-After": str(retry)},
                 )
-        return bool(replies[-1]) if session is not None else True
+        return bool(int(replies[-1]))
 
 
 def require(roles: Iterable[str]) -> Callable[[Principal], None]:
