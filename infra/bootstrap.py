@@ -140,7 +140,8 @@ def build_api(
 
     settings = settings or get_settings()
     configure_logging(settings.log_level)  # uvicorn's worker processes start unconfigured
-    engine = engine or make_engine(settings.database_url, pool_size=10, max_overflow=10)
+    db_threads = 16  # the API's threads doing database work, and its pool's connections
+    engine = engine or make_engine(settings.database_url, pool_size=db_threads, max_overflow=0)
     bus = bootstrap(settings, engine=engine, clock=clock)
     secret = settings.jwt_secret.get_secret_value()
     redis = AsyncRedis.from_url(settings.redis_url)
@@ -182,5 +183,6 @@ def build_api(
             ),
             redis=redis,
             max_body_bytes=settings.max_body_bytes,
+            db_threads=db_threads,
         )
     )

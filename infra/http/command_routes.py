@@ -7,7 +7,6 @@ import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from domains.shared.bus import MessageBus
@@ -70,7 +69,7 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
         if key is not None:
             await ctx.idempotency.claim(principal.organization_id, key, print_)
         try:
-            outcome = await run_in_threadpool(_handle, ctx.bus, command, key is None)
+            outcome = await ctx.in_thread(_handle, ctx.bus, command, key is None)
         except DomainError:
             if key is not None:
                 await ctx.idempotency.release(principal.organization_id, key, print_)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from infra.http.metrics import ApiMetrics
 from infra.http.reads.ports import ReadModels
 from infra.http.sessions import SessionStore
 
+T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="JWT: HS256 (local) or RS256 (JWKS)")
 
 
@@ -34,6 +36,16 @@ class ApiContext:
     health: HealthChecks
     redis: Redis[bytes]
     max_body_bytes: int = 64 * 1024
+    # Database work runs in threads, at most this many at once: as many as the engine's pool
+    # holds connections. More would wait for a connection, or (with overflow) open and close
+    # a connection per request, which cost the API and Postgres more than the command itself.
+    db_threads: int = 16
+    _limiter: CapacityLimiter | None = None
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:  # made in the event loop that uses it
+            self._limiter = CapacityLimiter(self.db_threads)
+        return await to_thread.run_sync(fn, *args, limiter=self._limiter)
 
 
 class Problem(BaseModel):

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from domains.shared.errors import NotFound
@@ -64,7 +63,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
 
     @router.get("/patients/{patient_id}", summary="A patient by id")
     async def get_patient(patient_id: Id, who: staff) -> View:
-        view = await run_in_threadpool(reads.patient, who.organization_id, patient_id)
+        view = await ctx.in_thread(reads.patient, who.organization_id, patient_id)
         return _found(view, "Patient", patient_id)
 
     @router.get("/patients", summary="Find patients by MRN, mobile, name (+ date of birth)")
@@ -78,7 +77,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
         offset: Offset = 0,
     ) -> dict[str, Any]:
         query = PatientQuery(mrn=mrn, mobile=mobile, name=name, date_of_birth=date_of_birth)
-        items = await run_in_threadpool(
+        items = await ctx.in_thread(
             reads.search_patients, who.organization_id, query, Page(limit, offset)
         )
         return page_of(items, limit, offset)
@@ -89,11 +88,11 @@ def query_router(ctx: ApiContext) -> APIRouter:
             view = reads.order(who.organization_id, order_id)
             return view if view and _theirs(reads, who, order_id) else None
 
-        return _found(await run_in_threadpool(read), "Order", order_id)
+        return _found(await ctx.in_thread(read), "Order", order_id)
 
     @router.get("/samples/{sample_id}", summary="A sample with its timeline (who, what, when)")
     async def get_sample(sample_id: Id, who: staff) -> View:
-        view = await run_in_threadpool(reads.sample, who.organization_id, sample_id)
+        view = await ctx.in_thread(reads.sample, who.organization_id, sample_id)
         return _found(view, "Sample", sample_id)
 
     @router.get("/results/{result_id}", summary="A result with its critical value episodes")
@@ -102,7 +101,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
             view = reads.result(who.organization_id, result_id)
             return view if view and _theirs(reads, who, view["order_id"]) else None
 
-        return _found(await run_in_threadpool(read), "Result", result_id)
+        return _found(await ctx.in_thread(read), "Result", result_id)
 
     @router.get("/reports/{report_id}", summary="A report: every version, structured")
     async def get_report(report_id: Id, who: reader) -> View:
@@ -110,7 +109,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
             view = reads.report(who.organization_id, report_id)
             return view if view and _theirs(reads, who, view["order_id"]) else None
 
-        return _found(await run_in_threadpool(read), "Report", report_id)
+        return _found(await ctx.in_thread(read), "Report", report_id)
 
     @router.get(
         "/reports/{report_id}/document",
@@ -139,13 +138,13 @@ def query_router(ctx: ApiContext) -> APIRouter:
             items = reads.critical_worklist(who.organization_id, Page(limit, offset))
             return [i for i in items if _theirs(reads, who, i["order_id"])]
 
-        return page_of(await run_in_threadpool(read), limit, offset)
+        return page_of(await ctx.in_thread(read), limit, offset)
 
     @router.get("/worklists/benches/{bench}", summary="Samples on a bench awaiting results")
     async def bench_worklist(
         bench: Id, who: bench_staff, limit: Limit = 20, offset: Offset = 0
     ) -> dict[str, Any]:
-        items = await run_in_threadpool(
+        items = await ctx.in_thread(
             reads.bench_worklist, who.organization_id, bench, Page(limit, offset)
         )
         return page_of(items, limit, offset)
