@@ -61,9 +61,7 @@ def turnaround_seconds(events: list[FlowEvent]) -> list[float]:
         elif m["event_type"] == "RESULT_VERIFIED":
             verified.append((e.record["sample_id"], m["occurred_at"]))
     return [
-        (at - received[sample]).total_seconds() / 60
-        for sample, at in verified
-        if sample in received
+        (at - received[sample]).total_seconds() for sample, at in verified if sample in received
     ]
 
 
