@@ -9,6 +9,7 @@ through the same ``domains.handlers.command_handlers``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
@@ -41,6 +42,9 @@ from schemas.avro_codec import encode
 from schemas.decoder import RegistryDecoder
 from schemas.registry import SchemaIds, registry_client
 from schemas.writer_schemas import WriterSchemaIds
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def bootstrap(
@@ -153,3 +157,73 @@ def build_hl7_inbound(
     bus = bootstrap(settings, engine=engine, catalog=catalog, clock=clock)
     services = Services(bus.handle, InterfaceStore(engine), catalog, clock)
     return Hl7Inbound(services, MESSAGE_HANDLERS)
+
+
+def build_api(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """The HTTP API on the bus: tokens, sessions, limits and idempotency keys in Redis, reads
+    from the Redis read models with Postgres behind them."""
+    from redis import Redis
+    from redis.asyncio import Redis as AsyncRedis
+
+    from infra.http.app import create_app
+    from infra.http.auth import TokenConfig, TokenVerifier
+    from infra.http.context import ApiContext
+    from infra.http.guard import Guard, Limits
+    from infra.http.health import HealthChecks
+    from infra.http.idempotency import IdempotencyKeys
+    from infra.http.metrics import ApiMetrics
+    from infra.http.reads.postgres import PostgresReadModels
+    from infra.http.reads.redis import RedisReadModels
+    from infra.http.sessions import SessionStore
+    from infra.http.system import LiveSources, health_checks
+
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)  # uvicorn's worker processes start unconfigured
+    db_threads = 16  # the API's threads doing database work, and its pool's connections
+    engine = engine or make_engine(settings.database_url, pool_size=db_threads, max_overflow=0)
+    bus = bootstrap(settings, engine=engine, clock=clock)
+    secret = settings.jwt_secret.get_secret_value()
+    redis = AsyncRedis.from_url(settings.redis_url)
+    sync_redis = Redis.from_url(settings.redis_url, socket_timeout=2)
+    topics = settings.topics()
+    verifier = TokenVerifier(
+        TokenConfig(
+            secret=secret,
+            jwks_url=settings.jwt_jwks_url,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    )
+    limits = Limits(
+        settings.rate_limit_api_per_minute,
+        settings.rate_limit_token_per_minute,
+        settings.rate_limit_address_per_minute,
+    )
+    groups = {name: topics.group(name) for name in PROCESSORS}
+    return create_app(
+        ApiContext(
+            bus=bus,
+            guard=Guard(verifier, redis, limits),
+            idempotency=IdempotencyKeys(redis),
+            sessions=SessionStore(
+                redis,
+                secret,
+                access_minutes=settings.access_token_minutes,
+                refresh_hours=settings.refresh_token_hours,
+            ),
+            reads=RedisReadModels(sync_redis, PostgresReadModels(engine)),
+            metrics=ApiMetrics(
+                LiveSources(engine, settings.kafka_bootstrap, groups, topics.events)
+            ),
+            health=HealthChecks(
+                health_checks(
+                    engine, sync_redis, settings.kafka_bootstrap, settings.schema_registry_url
+                )
+            ),
+            redis=redis,
+            max_body_bytes=settings.max_body_bytes,
+            db_threads=db_threads,
+        )
+    )

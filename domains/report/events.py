@@ -80,8 +80,10 @@ class ReportSigned(Event):
     report_id: str
     order_id: str
     report_version: int
-    signed_by: str  # pathologist
+    signed_by: str  # pathologist, as printed on the report (free text)
     signed_at: datetime
+    # who signed: the authenticated user's id (the printed name above is not an identity)
+    signed_by_user_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

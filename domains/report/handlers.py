@@ -58,7 +58,9 @@ def amend_report(
 
 def sign_report(cmd: SignReport, uow: AbstractUnitOfWork, *, clock: Clock) -> Outcome:
     report = uow.repository(Report).get(cmd.organization_id, cmd.report_id)
-    report.sign(cmd.pathologist_name, clock.now(), results=_results(uow, report))
+    report.sign(
+        cmd.pathologist_name, clock.now(), user_id=cmd.user_id, results=_results(uow, report)
+    )
     return _outcome(report, created=False)
 
 

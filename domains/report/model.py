@@ -42,6 +42,7 @@ class ReportVersion:
     amendment_reason: str | None = None
     signed_by: str | None = None
     signed_at: str | None = None
+    signed_by_user_id: str | None = None  # the authenticated signer (signed_by is printed text)
     # recipients' destinations (mobiles, emails) in the clear: not for reprs either
     deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
     # result id -> the result's version this version was made from (empty: made before the
@@ -128,16 +129,23 @@ class Report(Aggregate):
             order, patient, results, samples, letterhead, now, amendment_reason=reason.strip()
         )
 
-    def sign(self, pathologist: str, now: datetime, *, results: list[Result]) -> None:
-        """Release the current version: only while the results it was made from are unchanged
-        (else the amended version goes out) and every critical value on them was called."""
+    def sign(
+        self, pathologist: str, now: datetime, *, user_id: str | None, results: list[Result]
+    ) -> None:
+        """Release the current version: only by an identified user, only while the results it
+        was made from are unchanged (else the amended version goes out) and every critical
+        value on them was called."""
         if not pathologist.strip():
             raise InvalidInput("pathologist_name", "is required to sign a report")
+        if not user_id:
+            # the printed name is free text anyone could type: a signature needs an identity
+            raise InvalidInput("user_id", "signing a report needs the signing user")
         self._check_can_move_to("signed", "be signed")
         check_current(self.current.sources, results, "be signed")
         check_calls_documented(results, "be signed")
         self._move_to("signed", "be signed")
         self.current.signed_by, self.current.signed_at = pathologist.strip(), now.isoformat()
+        self.current.signed_by_user_id = user_id
         self._record(
             ReportSigned(
                 report_id=self.id,
@@ -145,6 +153,7 @@ class Report(Aggregate):
                 report_version=self.current.report_version,
                 signed_by=pathologist.strip(),
                 signed_at=now,
+                signed_by_user_id=user_id,
             )
         )
 

@@ -45,12 +45,15 @@ class MessageBus:
         self.uow_factory = uow_factory
         self.handlers = dict(handlers)
 
-    def handle(self, command: Command) -> Outcome:
+    def handle(self, command: Command, *, fresh_id: bool = False) -> Outcome:
+        """``fresh_id``: the caller minted the command id for this very call (the API, when
+        the client sent no Idempotency-Key), so no outcome can be logged under it yet and the
+        look-up (a round trip) is skipped; the command log still records the outcome."""
         handler = self.handlers.get(type(command))
         if handler is None:
             raise UnknownCommand(type(command).__name__)
         try:
-            return self._handle_once(command, handler)
+            return self._handle_once(command, handler, fresh_id=fresh_id)
         except (DuplicateCommand, DomainError):
             # A concurrent send of the same command may have won after our first look: either
             # our commit found its command-log row, or our handler already saw its effects (and
@@ -62,9 +65,9 @@ class MessageBus:
             log.info("command.replayed", command_type=command.command_type, concurrent=True)
             return prior
 
-    def _handle_once(self, command: Command, handler: Handler) -> Outcome:
+    def _handle_once(self, command: Command, handler: Handler, *, fresh_id: bool) -> Outcome:
         with self.uow_factory() as uow:
-            prior = self._prior_outcome(uow, command)
+            prior = None if fresh_id else self._prior_outcome(uow, command)
             if prior is not None:
                 log.info("command.replayed", command_type=command.command_type)
                 return prior

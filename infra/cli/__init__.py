@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import bench, db, hl7, relay, schemas, simulation, stack, trace, worker
+from infra.cli import api, bench, db, hl7, relay, schemas, simulation, stack, trace, worker
 from infra.config.logging import configure_logging
 from infra.config.settings import get_settings
 
@@ -24,6 +24,8 @@ app.command("demo")(simulation.demo)
 app.command("trace")(trace.trace)
 app.add_typer(bench.app, name="bench")
 app.add_typer(hl7.app, name="hl7")
+app.command("serve")(api.serve)
+app.add_typer(api.app, name="api")
 
 
 @app.callback()

@@ -35,3 +35,26 @@ def relay(
         profile=profile,
     )
     typer.echo(result.summary())
+
+
+@app.command("api")
+def api(
+    rate: Annotated[float, typer.Option(min=1, help="Requests per second (open loop).")] = 200,
+    seconds: Annotated[float, typer.Option(min=1, help="How long the load runs.")] = 30,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 2,
+    port: Annotated[int, typer.Option(help="Port of the benchmark's API server.")] = 8199,
+    baseline: Annotated[int, typer.Option(min=10, help="Commands of the bus baseline.")] = 500,
+) -> None:
+    """Result entry through the API at a fixed rate with real tokens, beside the bus (no HTTP)
+    and a trivial endpoint at the same rate; p50/p95/p99, errors and CPU per request."""
+    from infra.bench.api import run_bench
+
+    runs = run_bench(
+        get_settings(), rate=rate, seconds=seconds, workers=workers, port=port, baseline=baseline
+    )
+    typer.echo(f"rate {rate:.0f}/s for {seconds:.0f} s, API workers {workers}; latency in ms")
+    for run in runs:
+        typer.echo(run.line())
+    entered = runs[-1]
+    ok = sum(v for k, v in entered.statuses.items() if 200 <= k < 300)
+    typer.echo(f"statuses of the EnterResult run: {dict(entered.statuses)} ({ok} entered)")

@@ -18,7 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from sqlalchemy import create_engine, text
 
 from infra.config.settings import Settings, get_settings
+from infra.simulation.api_runner import api_for_simulation
+from infra.simulation.context import Send
 from infra.simulation.day import DayReport
+from infra.simulation.through_api import summary_lines
 
 console = Console()
 Patients = Annotated[int, typer.Option("--patients", "-n", help="Patient visits to simulate.")]
@@ -27,9 +30,19 @@ Org = Annotated[str, typer.Option(help="Organization (tenant) id.")]
 MllpPort = Annotated[int, typer.Option(help="Port of the demo's MLLP listener (HL7 v2).")]
 
 
-def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") -> None:
-    """Drive N patients through the whole flow via the command bus (Postgres + outbox)."""
-    report = _simulate(get_settings(), patients, seed, org)
+Via = Annotated[str, typer.Option(help="api: through the HTTP API (per-role tokens); bus: direct.")]
+
+
+def simulate(
+    patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main", via: Via = "api"
+) -> None:
+    """Drive N patients through the whole flow via the HTTP API (or the bus directly)."""
+    settings = get_settings()
+    if via == "bus":
+        report = _simulate(settings, patients, seed, org)
+    else:
+        with api_for_simulation(settings, org) as send:
+            report = _simulate(settings, patients, seed, org, send=send)
     console.print("\n".join(report.lines()))
 
 
@@ -54,9 +67,12 @@ def demo(
     start = watermarks(settings.kafka_bootstrap, topics.events)
     relay = _start_relay(settings)
     try:
-        with interfaces_running(settings, org, mllp_port, console) as interfaces:
+        with (
+            api_for_simulation(settings, org) as send,
+            interfaces_running(settings, org, mllp_port, console) as interfaces,
+        ):
             began = time.monotonic()
-            report = _simulate(settings, patients, seed, org, interfaces)
+            report = _simulate(settings, patients, seed, org, interfaces, send=send)
             _wait_for_empty_outbox(settings, relay)
             elapsed = time.monotonic() - began
             print_exchanges(console, interfaces, settings, org)
@@ -69,6 +85,7 @@ def demo(
     console.rule("a simulated lab day")
     console.print("\n".join(report.lines()))
     console.print(f"wall time         {elapsed:.1f} s (commands + relay to Kafka)")
+    console.print("\n".join(summary_lines(events, send, settings.api_url, org)))
     console.rule("events on Kafka for this day (decoded with a stock AvroDeserializer)")
     console.print("\n".join(format_counts(counts, topics.events)))
     console.rule(f"the contract of every {topics.namespace}.* event topic, all days")
@@ -79,7 +96,12 @@ def demo(
 
 
 def _simulate(
-    settings: Settings, patients: int, seed: int, org: str, interfaces: object = None
+    settings: Settings,
+    patients: int,
+    seed: int,
+    org: str,
+    interfaces: object = None,
+    send: Send | None = None,
 ) -> DayReport:
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
@@ -88,7 +110,7 @@ def _simulate(
     # One log line per command would bury the progress bar; warnings and errors still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     catalog = load_catalog()
-    bus = bootstrap(settings, catalog=catalog)
+    bus = bootstrap(settings, catalog=catalog) if send is None else None
     columns = (
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -106,6 +128,7 @@ def _simulate(
             today=date.today(),
             on_visit=lambda _n: progress.advance(task),
             interfaces=interfaces,
+            send=send,
         )
 
 

@@ -15,6 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Committed to the repository, so known to everyone: for the local stack and tests only.
 LOCAL_PHI_KEY = "bGlzLWxvY2FsLWRldmVsb3BtZW50LWtleS0wMDAwMDA="
 LOCAL_PHI_INDEX_KEY = "lis-local-development-index-key-not-for-real-data"
+# Signs the API's own (HS256) tokens on the local stack; refused elsewhere, like the PHI key.
+LOCAL_JWT_SECRET = "lis-local-development-jwt-secret-not-for-deployment"
 
 
 class Settings(BaseSettings):
@@ -53,6 +55,26 @@ class Settings(BaseSettings):
     # Per-organization lab policies (YAML, see infra/config/policies.py); none = safe defaults.
     lab_policy_file: Path | None = None
 
+    # -- the HTTP API (infra/http) ---------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # where `lis api`, `lis simulate` and the benchmark find the API
+    api_url: str = "http://127.0.0.1:8000"
+    # HS256: the API's own access tokens (sessions) and, locally, tokens `lis api token` mints
+    jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
+    # RS256: an identity provider's tokens, verified with the keys its JWKS URL serves
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None  # required "iss" of identity-provider tokens, when set
+    jwt_audience: str | None = None  # required "aud" of identity-provider tokens, when set
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 12  # a session (one shift) ends unless refreshed before
+    # requests a minute (Redis ``ratelimit:{...}``): per user; per client address on the token
+    # endpoints; per client address on the API (higher: many users may share one address)
+    rate_limit_api_per_minute: int = 600
+    rate_limit_token_per_minute: int = 10
+    rate_limit_address_per_minute: int = 6000
+    max_body_bytes: int = 64 * 1024
+
     @field_validator("topic_namespace")
     @classmethod
     def _legal_namespace(cls, value: str) -> str:
@@ -87,6 +109,12 @@ class Settings(BaseSettings):
         if index_key in self.phi_keys():
             raise UnsafeSettings(
                 "LIS_PHI_INDEX_KEY must be a key of its own, not one of the LIS_PHI_KEY keys"
+            )
+        if self.environment != "local" and self.jwt_secret.get_secret_value() == LOCAL_JWT_SECRET:
+            raise UnsafeSettings(
+                f"LIS_JWT_SECRET is the committed development secret, which may only be used "
+                f"with LIS_ENVIRONMENT=local (it is {self.environment!r}): anyone with a clone "
+                f"could mint tokens; set LIS_JWT_SECRET to this deployment's own secret"
             )
 
 

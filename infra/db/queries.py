@@ -46,6 +46,7 @@ def search_patients(
     date_of_birth: date | None = None,
     include_deleted: bool = False,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[PatientView]:
     """Patients matching every criterion given, best name match first."""
     if not (mrn or mobile or name):
@@ -76,6 +77,7 @@ def search_patients(
         .where(*conditions)
         .order_by(score.desc(), PatientRow.family_name, PatientRow.given_name, PatientRow.id)
         .limit(limit)
+        .offset(offset)
     )
     with engine.connect() as conn:
         if query:

@@ -8,16 +8,16 @@ every transaction older than the rows it publishes, so long write transactions w
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Date, Table, UniqueConstraint, func, select
-from sqlalchemy import insert as sql_insert
-from sqlalchemy import update as sql_update
-from sqlalchemy.exc import IntegrityError
+import psycopg
+from sqlalchemy import Date, Table, UniqueConstraint
 from sqlalchemy.orm import Session
 
+from domains.shared.aggregate import Aggregate
 from domains.shared.errors import ConcurrencyConflict, Conflict
 from domains.shared.uow import A, AbstractRepository
+from infra.db import fastpath
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
 
 _UNIQUE_VIOLATION = "23505"
@@ -42,6 +42,11 @@ class SqlRepository(AbstractRepository[A]):
         if missing:
             raise LookupError(f"table {table.name} lacks lookup columns {sorted(missing)}")
 
+    @property
+    def _conn(self) -> Any:
+        """The psycopg connection of the session's transaction (see ``infra.db.fastpath``)."""
+        return fastpath.driver(self.session)
+
     def _add(self, aggregate: A) -> None:
         """Nothing to do yet: a new aggregate (version 0) is inserted by ``save`` at commit."""
 
@@ -52,66 +57,44 @@ class SqlRepository(AbstractRepository[A]):
         return self._select_one(organization_id, aggregate_id, lock=True)
 
     def _select_one(self, organization_id: str, aggregate_id: str, *, lock: bool) -> A | None:
-        query = select(self.table.c.data, self.table.c.version).where(
-            self.table.c.id == aggregate_id,
-            self.table.c.organization_id == organization_id,
-        )
-        if lock:
-            query = query.with_for_update()
-        row = self.session.execute(query).one_or_none()
+        row = self._conn.execute(
+            fastpath.select_one_sql(self.table.name, lock=lock),
+            {"k_id": aggregate_id, "k_org": organization_id},
+        ).fetchone()
         if row is None:
             return None
-        return self.aggregate_class.restore(row.data, version=row.version)
+        return self.aggregate_class.restore(row[0], version=row[1])
 
     def _list_by(self, organization_id: str, equals: dict[str, Any]) -> list[A]:
-        conditions: list[ColumnElement[bool]] = [self.table.c.organization_id == organization_id]
-        for name, value in equals.items():
-            column = self.table.c[name]
-            conditions.append(column == _to_column(column.type, value))
-        rows = self.session.execute(
-            select(self.table.c.data, self.table.c.version)
-            .where(*conditions)
-            .order_by(self.table.c.created_at, self.table.c.id)
-        ).all()
-        return [self.aggregate_class.restore(row.data, version=row.version) for row in rows]
+        names = tuple(sorted(equals))
+        params = {f"k_{n}": _to_column(self.table.c[n].type, equals[n]) for n in names}
+        rows = self._conn.execute(
+            fastpath.select_by_sql(self.table.name, names), {"k_org": organization_id, **params}
+        ).fetchall()
+        return [self.aggregate_class.restore(data, version=version) for data, version in rows]
 
     def save(self, aggregate: A, new_version: int) -> None:
         """Insert a new aggregate, or update one guarded by the version it was loaded at."""
         values = self._row_values(aggregate, new_version)
+        names, params = tuple(values), fastpath.row_params(values)
         try:
             if aggregate.version == 0:
-                self.session.execute(sql_insert(self.table).values(**values))
+                self._conn.execute(fastpath.insert_sql(self.table.name, names), params)
                 return
-            result = self.session.execute(
-                sql_update(self.table)
-                .where(
-                    self.table.c.id == aggregate.id,
-                    self.table.c.organization_id == aggregate.organization_id,
-                    self.table.c.version == aggregate.version,
-                )
-                .values(**values, updated_at=func.now())
+            cursor = self._conn.execute(
+                fastpath.update_sql(self.table.name, names),
+                {
+                    **params,
+                    "k_id": aggregate.id,
+                    "k_org": aggregate.organization_id,
+                    "k_version": aggregate.version,
+                },
             )
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+        except psycopg.IntegrityError as exc:
+            if exc.sqlstate != _UNIQUE_VIOLATION:
                 raise  # a NOT NULL or similar: a bug in a snapshot, not the user's conflict
             raise self._conflict(exc, aggregate, values) from exc
-        if cast(CursorResult[Any], result).rowcount == 0:
-            raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
-
-    def hold_unchanged(self, aggregate: A) -> None:
-        """Check that an aggregate the command read but did not change still has the version
-        it was loaded at, and share-lock its row until the transaction ends: a writer of that
-        row waits for our commit and then fails its own version check. Raises
-        ConcurrencyConflict when another writer changed it since we read it."""
-        version = self.session.scalar(
-            select(self.table.c.version)
-            .where(
-                self.table.c.id == aggregate.id,
-                self.table.c.organization_id == aggregate.organization_id,
-            )
-            .with_for_update(read=True)
-        )
-        if version != aggregate.version:
+        if cursor.rowcount == 0:
             raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
 
     def _row_values(self, aggregate: A, new_version: int) -> dict[str, Any]:
@@ -127,9 +110,11 @@ class SqlRepository(AbstractRepository[A]):
             values[name] = _to_column(self.table.c[name].type, snapshot.get(name))
         return values
 
-    def _conflict(self, exc: IntegrityError, aggregate: A, values: dict[str, Any]) -> Conflict:
+    def _conflict(
+        self, exc: psycopg.IntegrityError, aggregate: A, values: dict[str, Any]
+    ) -> Conflict:
         """Name the clashing field, so the API can say what is duplicated."""
-        constraint_name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        constraint_name = exc.diag.constraint_name
         kind = aggregate.aggregate_type
         for constraint in self.table.constraints:
             if isinstance(constraint, UniqueConstraint) and constraint.name == constraint_name:
@@ -146,6 +131,26 @@ class SqlRepository(AbstractRepository[A]):
         if constraint_name == f"pk_{self.table.name}":
             return Conflict(f"{kind} {aggregate.id} already exists")
         return Conflict(f"{kind} {aggregate.id} duplicates stored data ({constraint_name})")
+
+
+def hold_unchanged(session: Session, held: list[tuple[Table, Aggregate]]) -> None:
+    """Check that aggregates a command read but did not change still have the versions they
+    were loaded at, and share-lock their rows until the transaction ends: a writer of such a
+    row waits for our commit and then fails its own version check. Raises
+    ConcurrencyConflict (the first, in the given order) when another writer changed one since.
+
+    One statement for all of them, one round trip, locking the rows in the given order (the
+    unit of work's global lock order)."""
+    if not held:
+        return
+    params: dict[str, str] = {}
+    for n, (_, aggregate) in enumerate(held):
+        params[f"i{n}"], params[f"o{n}"] = aggregate.id, aggregate.organization_id
+    sql = fastpath.hold_sql(fastpath.table_names(table for table, _ in held))
+    versions = fastpath.driver(session).execute(sql, params).fetchone()
+    for (_, aggregate), version in zip(held, versions, strict=True):
+        if version != aggregate.version:
+            raise ConcurrencyConflict(aggregate.aggregate_type, aggregate.id, aggregate.version)
 
 
 def _to_column(column_type: Any, value: Any) -> Any:

@@ -6,8 +6,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from domains.shared.aggregate import Aggregate
@@ -20,9 +19,9 @@ from domains.shared.uow import (
     LoggedCommand,
     Outcome,
 )
+from infra.db import fastpath
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
-from infra.db.messaging import CommandLogRow, OutboxRow
-from infra.db.repository import SqlRepository, table_for
+from infra.db.repository import SqlRepository, hold_unchanged, table_for
 from producers.topics import Topics
 from schemas.fingerprints import writer_fingerprint
 
@@ -85,17 +84,12 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         return self._payload_digest(command.canonical_payload())
 
     def logged_command(self, organization_id: str, command_id: str) -> LoggedCommand | None:
-        row = self.session.execute(
-            select(
-                CommandLogRow.command_type, CommandLogRow.outcome, CommandLogRow.payload_hash
-            ).where(
-                CommandLogRow.command_id == command_id,
-                CommandLogRow.organization_id == organization_id,
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        return LoggedCommand(row.command_type, dict(row.outcome), row.payload_hash)
+        row = (
+            fastpath.driver(self.session)
+            .execute(fastpath.LOGGED_SQL, {"k_command": command_id, "k_org": organization_id})
+            .fetchone()
+        )
+        return None if row is None else LoggedCommand(row[0], dict(row[1]), row[2])
 
     def _seen(self) -> list[Aggregate]:
         return [a for repo in self._repositories.values() for a in repo.seen.values()]
@@ -111,26 +105,26 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         # Encode before the first write: a failure here costs no transaction id and no locks.
         outbox_rows = [self._outbox_row(envelope) for envelope in envelopes]
         session = self.session
+        # plain SQL on the session's psycopg connection: see infra.db.fastpath for why
+        conn = fastpath.driver(session)
         # The command log goes first. A concurrent send of the same command then waits here on
         # the primary key until the first one commits and finds its row, instead of failing
         # later on something less telling (a version conflict, a duplicate MRN).
-        logged = session.execute(
-            pg_insert(CommandLogRow)
-            .values(
-                command_id=command.command_id,
-                organization_id=command.organization_id,
-                command_type=command.command_type,
-                correlation_id=command.correlation_id,
-                causation_id=command.causation_id,
-                user_id=command.user_id,
-                outcome=outcome,
-                payload_hash=self.fingerprint(command),
-            )
-            .on_conflict_do_nothing(
-                index_elements=[CommandLogRow.organization_id, CommandLogRow.command_id]
-            )
-            .returning(CommandLogRow.command_id)
-        ).first()
+        logged = conn.execute(
+            fastpath.LOG_COMMAND_SQL,
+            fastpath.row_params(
+                {
+                    "command_id": command.command_id,
+                    "organization_id": command.organization_id,
+                    "command_type": command.command_type,
+                    "correlation_id": command.correlation_id,
+                    "causation_id": command.causation_id,
+                    "user_id": command.user_id,
+                    "outcome": outcome,
+                    "payload_hash": self.fingerprint(command),
+                }
+            ),
+        ).fetchone()
         if logged is None:
             session.rollback()
             raise DuplicateCommand(command.command_id)
@@ -138,16 +132,29 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         # Every transaction locks rows in one global order (type, id): CancelOrder (writes the
         # order, share-locks its results) and VerifyResult (writes the result, share-locks its
         # order) then queue on the first row they share instead of deadlocking, and the one
-        # that waited fails its version check once the other commits.
+        # that waited fails its version check once the other commits. Runs of rows only read
+        # are checked and share-locked in one statement (one round trip, same order); new
+        # rows go last: an INSERT holds no row another transaction could be waiting for.
+        held: list[tuple[Table, Aggregate]] = []
+        inserted: list[Aggregate] = []
         for aggregate in sorted(changed + read, key=lambda a: (a.aggregate_type, a.id)):
-            if aggregate.pending_events:
-                new_version = aggregate.version + len(aggregate.pending_events)
-                owners[id(aggregate)].save(aggregate, new_version)
+            if not aggregate.pending_events:
+                held.append((owners[id(aggregate)].table, aggregate))
+            elif aggregate.version == 0:
+                inserted.append(aggregate)
             else:
-                owners[id(aggregate)].hold_unchanged(aggregate)
-        if outbox_rows:
-            session.execute(insert(OutboxRow), outbox_rows)
+                hold_unchanged(session, held)
+                held = []
+                owners[id(aggregate)].save(aggregate, self._new_version(aggregate))
+        hold_unchanged(session, held)
+        for aggregate in inserted:
+            owners[id(aggregate)].save(aggregate, self._new_version(aggregate))
+        fastpath.insert_outbox(conn, outbox_rows)
         session.commit()
+
+    @staticmethod
+    def _new_version(aggregate: Aggregate) -> int:
+        return aggregate.version + len(aggregate.pending_events)
 
     def _outbox_row(self, envelope: EventEnvelope) -> dict[str, Any]:
         meta = envelope.metadata

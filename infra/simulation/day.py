@@ -12,6 +12,7 @@ from typing import Any
 from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
+from infra.simulation.context import Send
 from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import plan_visit
@@ -38,7 +39,7 @@ class DayReport:
 
 
 def run_day(
-    bus: MessageBus,
+    bus: MessageBus | None,
     catalog: Catalog,
     *,
     organization_id: str,
@@ -49,8 +50,13 @@ def run_day(
     reject_rate: float = 0.05,
     on_visit: Callable[[int], None] = lambda _n: None,
     interfaces: Any = None,  # infra.simulation.interop.Interfaces: orders/results over HL7
+    send: Send | None = None,
 ) -> DayReport:
-    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random)."""
+    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random).
+    Commands go to ``send`` when given (the HTTP API: ``infra.http.client``), else the bus."""
+    if send is None:
+        assert bus is not None, "run_day needs a bus or a send"
+        send = bus.handle
     rng = random.Random(seed)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders
     report = DayReport(organization_id=organization_id)
@@ -66,7 +72,7 @@ def run_day(
             reject_rate=reject_rate,
         )
         outcome = Visit(
-            bus.handle, catalog, organization_id, plan, rng, today, interfaces=interfaces
+            send, catalog, organization_id, plan, rng, today, interfaces=interfaces
         ).run()
         report.visits += 1
         report.commands.update(outcome.commands)

@@ -38,3 +38,20 @@ def test_a_command_id_of_another_organization_does_not_return_its_outcome() -> N
     mine = app.handle(_register("org-2", "cmd-1", "Arjun"))
 
     assert mine["patient_id"] != theirs["patient_id"]
+
+
+def test_a_command_id_minted_for_this_call_skips_the_look_up_but_is_still_logged() -> None:
+    app = FakeApp()
+    looked_up: list[str] = []
+    original = app.uow.logged_command
+
+    def counting(organization_id: str, command_id: str) -> object:
+        looked_up.append(command_id)
+        return original(organization_id, command_id)
+
+    app.uow.logged_command = counting  # type: ignore[method-assign,assignment]
+    app.bus.handle(_register("org-1", "fresh-1", "Vikram"), fresh_id=True)
+    assert looked_up == []
+    again = app.bus.handle(_register("org-1", "fresh-1", "Vikram"))  # a retry looks it up
+    assert looked_up == ["fresh-1"]
+    assert again["mrn"] == app.uow.commands[("org-1", "fresh-1")].outcome["mrn"]

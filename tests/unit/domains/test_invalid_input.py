@@ -255,7 +255,12 @@ def flow(app: FakeApp) -> dict[str, Any]:
         "report_id"
     ]
     app.handle(
-        SignReport(organization_id=ORG, report_id=flow["report_id"], pathologist_name="Dr. Iyer")
+        SignReport(
+            organization_id=ORG,
+            user_id="path-1",
+            report_id=flow["report_id"],
+            pathologist_name="Dr. Iyer",
+        )
     )
     flow["fresh_order_id"] = order(app, flow["patient_id"])
     flow["fresh_sample_id"] = received_sample(app, flow["fresh_order_id"])

@@ -14,7 +14,7 @@ from domains.report.commands import (
 from domains.report.events import ReportDelivered, ReportGenerated, ReportSigned
 from domains.report.model import Report
 from domains.result.commands import AmendResult, VerifyResult
-from domains.shared.errors import Conflict, IllegalTransition
+from domains.shared.errors import Conflict, IllegalTransition, InvalidInput
 from tests.unit.domains.conftest import ORG, result
 from tests.unit.fakes import FakeApp
 
@@ -92,7 +92,12 @@ class TestSigningAndDelivering:
         flow = result(app, verify=True)
         report_id = generate(app, flow["order_id"])
         app.handle(
-            SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Dr. Iyer, MD")
+            SignReport(
+                organization_id=ORG,
+                user_id="path-1",
+                report_id=report_id,
+                pathologist_name="Dr. Iyer, MD",
+            )
         )
         app.handle(
             DeliverReport(
@@ -111,7 +116,9 @@ class TestSigningAndDelivering:
                 ],
             )
         )
-        assert app.uow.events(ReportSigned)[0].signed_by == "Dr. Iyer, MD"
+        signed = app.uow.events(ReportSigned)[0]
+        assert (signed.signed_by, signed.signed_by_user_id) == ("Dr. Iyer, MD", "path-1")
+        assert app.load(Report, report_id).current.signed_by_user_id == "path-1"
         delivered = app.uow.events(ReportDelivered)
         assert [d.destination_masked for d in delivered] == ["+91XXXXXX3210", "r***@clinic.in"]
 
@@ -126,6 +133,14 @@ class TestSigningAndDelivering:
                 )
             )
 
+    def test_a_report_is_not_signed_by_a_name_alone(self, app: FakeApp) -> None:
+        report_id = generate(app, result(app, verify=True)["order_id"])
+        with pytest.raises(InvalidInput, match="user_id"):
+            app.handle(
+                SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Dr. Iyer")
+            )
+        assert app.uow.events(ReportSigned) == []
+
 
 class TestAmendedReports:
     def test_amending_a_result_after_sign_off_gives_a_new_report_version(
@@ -133,7 +148,11 @@ class TestAmendedReports:
     ) -> None:
         flow = result(app, value="4.2", verify=True)
         report_id = generate(app, flow["order_id"])
-        app.handle(SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Iyer"))
+        app.handle(
+            SignReport(
+                organization_id=ORG, user_id="path-1", report_id=report_id, pathologist_name="Iyer"
+            )
+        )
         amend(app, flow["result_id"], "4.8")
         with pytest.raises(Conflict):  # the new value is not verified yet: not for a report
             app.handle(

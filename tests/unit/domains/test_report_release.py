@@ -39,7 +39,11 @@ def generate(app: FakeApp, order_id: str) -> str:
 
 
 def sign(app: FakeApp, report_id: str) -> None:
-    app.handle(SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Dr. Iyer"))
+    app.handle(
+        SignReport(
+            organization_id=ORG, user_id="path-1", report_id=report_id, pathologist_name="Dr. Iyer"
+        )
+    )
 
 
 def deliver(app: FakeApp, report_id: str) -> None:

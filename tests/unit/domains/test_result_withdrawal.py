@@ -164,7 +164,11 @@ class TestWithdrawingAResult:
         report_id = app.handle(GenerateReport(organization_id=ORG, order_id=flow["order_id"]))[
             "report_id"
         ]
-        app.handle(SignReport(organization_id=ORG, report_id=report_id, pathologist_name="Iyer"))
+        app.handle(
+            SignReport(
+                organization_id=ORG, user_id="path-1", report_id=report_id, pathologist_name="Iyer"
+            )
+        )
         invalidate(app, flow["result_id"], "qc_failure")
         portal = [Recipient(role="ordering_clinician", name="Dr. Rao", channel="portal")]
         with pytest.raises(Conflict):  # the signed version still shows the withdrawn value

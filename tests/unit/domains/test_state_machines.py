@@ -140,6 +140,7 @@ def _report_commands(data: st.DataObject, app: FakeApp, order_id: str) -> list[A
         ),
         lambda: SignReport(
             organization_id=ORG,
+            user_id="path-1",
             report_id=report_id(),
             pathologist_name=data.draw(st.sampled_from(["Dr. Iyer", " "])),
         ),
@@ -487,7 +488,9 @@ def test_no_command_sequence_breaks_a_reports_lifecycle(data: st.DataObject) -> 
         lambda: VerifyResult(organization_id=ORG, user_id="path-1", result_id=result_id),
         lambda: CompleteOrder(organization_id=ORG, order_id=order_id),
         lambda: GenerateReport(organization_id=ORG, order_id=order_id),
-        lambda: SignReport(organization_id=ORG, report_id=report_id(), pathologist_name="Iyer"),
+        lambda: SignReport(
+            organization_id=ORG, user_id="path-1", report_id=report_id(), pathologist_name="Iyer"
+        ),
         lambda: DeliverReport(
             organization_id=ORG,
             report_id=report_id(),
@@ -550,7 +553,9 @@ def test_a_report_version_is_never_released_after_its_results_changed(
         lambda: CompleteOrder(organization_id=ORG, order_id=order_id),
         lambda: GenerateReport(organization_id=ORG, order_id=order_id),
         lambda: AmendReport(organization_id=ORG, order_id=order_id, reason="corrected"),
-        lambda: SignReport(organization_id=ORG, report_id=report_id(), pathologist_name="Iyer"),
+        lambda: SignReport(
+            organization_id=ORG, user_id="path-1", report_id=report_id(), pathologist_name="Iyer"
+        ),
         lambda: DeliverReport(organization_id=ORG, report_id=report_id(), recipients=portal),
         lambda: AmendResult(
             organization_id=ORG,

@@ -10,7 +10,13 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from infra.bootstrap import bootstrap
-from infra.config.settings import LOCAL_PHI_INDEX_KEY, LOCAL_PHI_KEY, Settings, UnsafeSettings
+from infra.config.settings import (
+    LOCAL_JWT_SECRET,
+    LOCAL_PHI_INDEX_KEY,
+    LOCAL_PHI_KEY,
+    Settings,
+    UnsafeSettings,
+)
 from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.crypto.blind_index import HmacIndex
 
@@ -30,6 +36,7 @@ def test_the_environment_and_key_come_from_the_environment(
     monkeypatch.setenv("LIS_ENVIRONMENT", "production")
     monkeypatch.setenv("LIS_PHI_KEY", key)
     monkeypatch.setenv("LIS_PHI_INDEX_KEY", index_key)  # its own key (issue 12)
+    monkeypatch.setenv("LIS_JWT_SECRET", "this-deployments-own-token-secret")
     settings = Settings()
     assert (settings.environment, settings.phi_key.get_secret_value()) == ("production", key)
     assert settings.phi_index_key.get_secret_value() == index_key
@@ -90,3 +97,15 @@ def test_the_blind_index_is_keyed_and_labelled() -> None:
     )
     assert one.blind_index("aadhaar", "x") != one.command_payload(b"x")
     assert "k" * 32 not in repr(one)
+
+
+def test_the_committed_token_secret_is_refused_outside_local() -> None:
+    settings = Settings(
+        environment="staging",
+        phi_key=SecretStr(Fernet.generate_key().decode()),
+        phi_index_key=SecretStr(secrets.token_urlsafe(32)),
+    )
+    with pytest.raises(UnsafeSettings, match="LIS_JWT_SECRET") as error:
+        settings.check_deployable()
+    assert LOCAL_JWT_SECRET not in str(error.value)
+    settings.model_copy(update={"jwt_secret": SecretStr("own-secret")}).check_deployable()
