@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import bench, db, relay, schemas, simulation, stack, trace, worker
+from infra.cli import bench, db, relay, replay, schemas, simulation, stack, trace, worker
 from infra.config.logging import configure_logging
 from infra.config.settings import get_settings
 
@@ -22,6 +22,7 @@ app.command("worker")(worker.worker)
 app.command("simulate")(simulation.simulate)
 app.command("demo")(simulation.demo)
 app.command("trace")(trace.trace)
+app.command("replay")(replay.replay)
 app.add_typer(bench.app, name="bench")
 
 
