@@ -107,36 +107,19 @@ def test_filtered_replays_return_exactly_the_matching_events(day: PublishedDay) 
     sample = next(r for r in truth if r["metadata"]["aggregate_type"] == "Sample")
     aggregate = sample["metadata"]["aggregate_id"]
 
-    cases: list[tuple[dict[str, frozenset[str]], list[dict[str, Any]]]] = [
-        (
-            {"event_types": frozenset({"RESULT_ENTERED", "SAMPLE_RECEIVED"})},
-            [
-                r
-                for r in truth
-                if r["metadata"]["event_type"] in {"RESULT_ENTERED", "SAMPLE_RECEIVED"}
-            ],
-        ),
-        (
-            {"aggregate_ids": frozenset({aggregate})},
-            [r for r in truth if r["metadata"]["aggregate_id"] == aggregate],
-        ),
-        (
-            {"organizations": frozenset({ORGS[1]})},
-            [r for r in truth if r["metadata"]["organization_id"] == ORGS[1]],
-        ),
-        (
-            {"correlation_ids": frozenset({flow})},
-            [r for r in truth if r["metadata"]["correlation_id"] == flow],
-        ),
+    def where(**wanted: set[str]) -> list[dict[str, Any]]:
+        return [r for r in truth if all(r["metadata"][k] in v for k, v in wanted.items())]
+
+    types = {"RESULT_ENTERED", "SAMPLE_RECEIVED"}
+    cases = [
+        ({"event_types": frozenset(types)}, where(event_type=types)),
+        ({"aggregate_ids": frozenset({aggregate})}, where(aggregate_id={aggregate})),
+        ({"organizations": frozenset({ORGS[1]})}, where(organization_id={ORGS[1]})),
+        ({"correlation_ids": frozenset({flow})}, where(correlation_id={flow})),
         (
             {"organizations": frozenset({ORGS[0]}), "event_types": frozenset({"ORDER_CREATED"})},
-            [
-                r
-                for r in truth
-                if r["metadata"]["organization_id"] == ORGS[0]
-                and r["metadata"]["event_type"] == "ORDER_CREATED"
-            ],
-        ),  # fmt: skip
+            where(organization_id={ORGS[0]}, event_type={"ORDER_CREATED"}),
+        ),
     ]
     for filters, expected in cases:
         got = _replayed(day, _spec(day, **filters))
