@@ -26,6 +26,7 @@ from producers.partitioning import java_partition
 from schemas.decoder import Decoded, RegistryDecoder
 
 _META_TIMEOUT_S = 10.0
+_REPORT_EVERY = 500  # messages between progress callbacks (a call per message costs)
 
 
 class ReplayError(RuntimeError):
@@ -38,6 +39,12 @@ class ReplayFilter:
     aggregate_ids: frozenset[str] = frozenset()
     organizations: frozenset[str] = frozenset()
     correlation_ids: frozenset[str] = frozenset()
+
+    @property
+    def everything(self) -> bool:
+        return not (
+            self.event_types or self.aggregate_ids or self.organizations or self.correlation_ids
+        )
 
     def keeps_headers(self, key: bytes | None, headers: dict[str, bytes | None]) -> bool:
         """What can be decided without decoding; headers missing means "decide after"."""
@@ -66,6 +73,7 @@ class ReplaySpec:
     since: datetime | None = None
     until: datetime | None = None
     filter: ReplayFilter = ReplayFilter()
+    partitions: frozenset[int] | None = None  # only these (several readers sharing a topic)
 
 
 @dataclass(frozen=True)
@@ -87,12 +95,17 @@ class ReplayedEvent:
     offset: int
     timestamp_ms: int
     key: str
-    headers: dict[str, str]
+    raw_headers: list[tuple[str, bytes | None]]
     decoded: Decoded
 
     @property
     def record(self) -> dict[str, Any]:
         return self.decoded.record
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Decoded only when asked (a replay that filters and counts never pays for it)."""
+        return {k: v.decode() for k, v in self.raw_headers if v is not None}
 
 
 def replay_consumer(bootstrap: str, **overrides: Any) -> Consumer:
@@ -117,11 +130,14 @@ def plan(consumer: Consumer, spec: ReplaySpec) -> list[PartitionRange]:
         if topic not in metadata or metadata[topic].error is not None:
             raise ReplayError(f"no topic {topic!r} on the broker")
         partitions = sorted(metadata[topic].partitions)
+        count = len(partitions)
         for (t, p), _offset in spec.starts.items():
             if t == topic and p not in partitions:
-                raise ReplayError(f"{topic} has no partition {p} (it has {len(partitions)})")
+                raise ReplayError(f"{topic} has no partition {p} (it has {count})")
+        if spec.partitions is not None:
+            partitions = [p for p in partitions if p in spec.partitions]
         if spec.filter.aggregate_ids:  # a key lives on one partition only (murmur2)
-            wanted = {java_partition(a, len(partitions)) for a in spec.filter.aggregate_ids}
+            wanted = {java_partition(a, count) for a in spec.filter.aggregate_ids}
             partitions = [p for p in partitions if p in wanted]
         for partition in partitions:
             low, high = consumer.get_watermark_offsets(
@@ -208,32 +224,40 @@ def replay(
 
     since_ms = None if spec.since is None else int(spec.since.timestamp() * 1000)
     until_ms = None if spec.until is None else int(spec.until.timestamp() * 1000)
+    windowed = since_ms is not None or until_ms is not None
 
     def by_headers(msg: Message) -> bool:
         # Timestamps need not rise along a partition (several producers): the window is
         # checked per message too, not only where the range starts and ends.
-        ts = int(msg.timestamp()[1])
-        if (since_ms is not None and ts < since_ms) or (until_ms is not None and ts >= until_ms):
-            return False
-        return wanted.keeps_headers(msg.key(), _headers(msg))
+        if windowed:
+            ts = int(msg.timestamp()[1])
+            if (since_ms is not None and ts < since_ms) or (
+                until_ms is not None and ts >= until_ms
+            ):
+                return False
+        return wanted.everything or wanted.keeps_headers(msg.key(), _headers(msg))
 
+    unreported = 0
     for msg, kept in read_ranges(consumer, ranges, by_headers):
-        on_read(1)
+        unreported += 1
+        if unreported >= _REPORT_EVERY:
+            on_read(unreported)
+            unreported = 0
         if not kept:
             continue
         decoded = decoder.decode(msg.value())
-        if not wanted.keeps(decoded.record["metadata"]):
+        if not wanted.everything and not wanted.keeps(decoded.record["metadata"]):
             continue
-        headers = {k: v.decode() for k, v in _headers(msg).items() if v is not None}
         yield ReplayedEvent(
             str(msg.topic()),
             int(msg.partition() or 0),
             int(msg.offset() or 0),
             int(msg.timestamp()[1]),
             (msg.key() or b"").decode(),
-            headers,
+            msg.headers() or [],  # type: ignore[arg-type]
             decoded,
         )
+    on_read(unreported)
 
 
 def _headers(msg: Message) -> dict[str, bytes | None]:

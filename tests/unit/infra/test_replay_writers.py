@@ -31,7 +31,7 @@ def _event(n: int) -> ReplayedEvent:
         "tags": ["a", "b"],
     }  # fmt: skip
     decoded = Decoded(3, "lis.patient.PatientCreated", {}, record, b"")
-    headers = {"event_id": f"e-{n}"}
+    headers: list[tuple[str, bytes | None]] = [("event_id", f"e-{n}".encode())]
     return ReplayedEvent("lis.patient.events", 2, 40 + n, 1_795_000_000_000, f"p-{n}", headers,
                          decoded)  # fmt: skip
 
