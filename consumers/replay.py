@@ -126,6 +126,9 @@ def plan(consumer: Consumer, spec: ReplaySpec) -> list[PartitionRange]:
     """The offset range of every partition to read; partitions with nothing in range dropped."""
     metadata = consumer.list_topics(timeout=_META_TIMEOUT_S).topics
     ranges: list[PartitionRange] = []
+    for t, p in spec.starts:
+        if t not in spec.topics:
+            raise ReplayError(f"a start offset for {t}[{p}], which is not among the topics read")
     for topic in spec.topics:
         if topic not in metadata or metadata[topic].error is not None:
             raise ReplayError(f"no topic {topic!r} on the broker")
@@ -218,7 +221,11 @@ def replay(
 ) -> Iterator[ReplayedEvent]:
     """The events of ``spec``, decoded with the decoder's reader schemas, filtered."""
     consumer = replay_consumer(bootstrap)
-    ranges = plan(consumer, spec)
+    try:
+        ranges = plan(consumer, spec)
+    except BaseException:
+        consumer.close()
+        raise
     on_plan(ranges)
     wanted = spec.filter
 

@@ -8,6 +8,7 @@ their defaults). Progress and rate go to stderr, so stdout can carry the data.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -88,6 +89,8 @@ def replay(
     progress: Annotated[bool, typer.Option(help="Progress bar with rate on stderr.")] = True,
 ) -> None:
     """Replay event topics (from the beginning, offsets or a time range) to a file or stdout."""
+    from confluent_kafka import KafkaException
+
     from consumers.replay import ReplayError
     from consumers.replay import replay as run_replay
     from infra.config.settings import get_settings
@@ -119,7 +122,11 @@ def replay(
                 settings.kafka_bootstrap, decoder, spec, on_plan=bar.planned, on_read=bar.advance
             )
             written = write_all(writer_for(fmt, out), events)
-    except (ReplayError, SerializationError, RegistryUnavailable) as exc:
+    except BrokenPipeError:  # `lis replay | head`: the reader has all it wanted
+        # Python flushes stdout once more at exit; point it at /dev/null so that is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except (ReplayError, SerializationError, RegistryUnavailable, KafkaException) as exc:
         typer.secho(f"replay failed: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     typer.echo(bar.summary(written), err=True)
