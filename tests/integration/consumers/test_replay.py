@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from consumers.replay import ReplayFilter, ReplaySpec, replay
 from infra.config.settings import Settings
+from producers.kafka_config import producer_config
 from schemas.avro_codec import committed_schema, current_schema, frame
 from schemas.decoder import RegistryDecoder
 from schemas.registry import avro_schema, registry_client, subject_for
@@ -213,7 +214,8 @@ def test_an_event_written_with_an_older_schema_replays_with_the_new_field_defaul
     record["metadata"] = {**record["metadata"], "event_id": "old-writer-event-0001"}
     body = io.BytesIO()
     fastavro.schemaless_writer(body, fastavro.parse_schema(older, named_schemas={}), record)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+    # The project's producer settings: murmur2, so the key lands where its aggregate lives.
+    producer = Producer(producer_config(settings.kafka_bootstrap))
     producer.produce(topic, frame(old_id, body.getvalue()), key=original.key)
     assert producer.flush(30) == 0
 
