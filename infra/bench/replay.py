@@ -184,5 +184,7 @@ def run_bench(settings: Settings, *, events: int, workers: int, runs: int) -> Re
                     raise RuntimeError(f"{side} read {count} of {events} events")
                 times.append(seconds)
     finally:
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        for future in admin.delete_topics([topic]).values():
+            future.result(60)  # wait: a process that exits first never sends the request
     return result

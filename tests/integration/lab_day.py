@@ -56,6 +56,6 @@ def lab_day(
         events = read_events(settings.kafka_bootstrap, settings.schema_registry_url, start)
         yield PublishedDay(settings, published, events)
     finally:
-        AdminClient({"bootstrap.servers": stack.kafka_bootstrap}).delete_topics(
-            list(settings.topics().events)
-        )
+        admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+        for future in admin.delete_topics(list(settings.topics().events)).values():
+            future.result(60)  # wait: a session that exits first never sends the request

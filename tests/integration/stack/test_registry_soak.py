@@ -162,7 +162,7 @@ def test_stock_clients_never_hang_on_the_registry_under_load(day: PublishedDay) 
     finally:
         stop.set()
         load.join(60)
-        admin.delete_topics([scratch])
+        admin.delete_topics([scratch])[scratch].result(60)
 
     assert [n for n, _ in runs] == [day.published] * DECODES
     assert slow == [], f"{len(slow)} of {REQUESTS} requests over {LIMIT_S} s: {slow[:5]}"
