@@ -178,11 +178,10 @@ def read_ranges(
     end. A broker silent for ``idle_timeout_s`` with ranges unfinished raises ``ReplayError``.
     """
     todo = {(r.topic, r.partition): r for r in ranges if r.size > 0}
-    if not todo:
-        return
-    consumer.assign([TopicPartition(r.topic, r.partition, r.start) for r in todo.values()])
     idle = 0.0
     try:
+        if todo:
+            consumer.assign([TopicPartition(r.topic, r.partition, r.start) for r in todo.values()])
         while todo:
             messages = consumer.consume(batch, timeout=1.0)
             idle = idle + 1.0 if not messages else 0.0
@@ -191,12 +190,16 @@ def read_ranges(
                 raise ReplayError(f"no message for {idle_timeout_s:.0f} s; still to read: {left}")
             for msg in messages:
                 where = (str(msg.topic()), int(msg.partition() or 0))
-                if (err := msg.error()) is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        continue  # the range's end decides, not the current end of the log
-                    raise ReplayError(f"reading {where[0]}[{where[1]}]: {err}")
                 current = todo.get(where)
                 offset = int(msg.offset() or 0)
+                if (err := msg.error()) is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        raise ReplayError(f"reading {where[0]}[{where[1]}]: {err}")
+                    # Past the range's end (its last offsets may be transaction markers, which
+                    # are never delivered): done. Short of it: more is on its way.
+                    if current is not None and offset >= current.end:
+                        del todo[where]
+                    continue
                 if current is None or offset >= current.end:
                     continue
                 yield msg, keep(msg)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from consumers.replay import PartitionRange, ReplayFilter
+import pytest
+from confluent_kafka import KafkaError
+
+from consumers.replay import PartitionRange, ReplayError, ReplayFilter, read_ranges
 
 META = {
     "event_type": "RESULT_ENTERED",
@@ -48,3 +51,59 @@ def test_organization_is_decided_on_the_payload_and_all_filters_must_match() -> 
 def test_a_range_never_has_a_negative_size() -> None:
     assert PartitionRange("t", 0, 10, 4).size == 0
     assert PartitionRange("t", 0, 4, 10).size == 6
+
+
+# --- reading ranges to their end -------------------------------------------------------------
+
+
+class _Msg:
+    def __init__(self, offset: int, eof: bool = False) -> None:
+        self._offset, self._eof = offset, eof
+
+    def topic(self) -> str:
+        return "t"
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return self._offset
+
+    def error(self) -> object:
+        return KafkaError(KafkaError._PARTITION_EOF) if self._eof else None
+
+
+class _FakeConsumer:
+    """Hands out prepared batches, then nothing; remembers that it was closed."""
+
+    def __init__(self, batches: list[list[_Msg]]) -> None:
+        self.batches, self.closed, self.assigned = batches, False, []
+
+    def assign(self, parts: list[object]) -> None:
+        self.assigned = parts
+
+    def consume(self, _n: int, timeout: float) -> list[_Msg]:
+        return self.batches.pop(0) if self.batches else []
+
+    def incremental_unassign(self, _parts: list[object]) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_range_ending_in_a_transaction_marker_ends_at_the_partition_end() -> None:
+    consumer = _FakeConsumer([[_Msg(0), _Msg(1), _Msg(2)], [_Msg(4, eof=True)]])  # 3: a marker
+
+    read = [m.offset() for m, _kept in read_ranges(consumer, [PartitionRange("t", 0, 0, 4)])]  # type: ignore[arg-type]
+
+    assert read == [0, 1, 2]
+    assert consumer.closed
+
+
+def test_a_silent_broker_fails_the_replay_instead_of_waiting_for_ever() -> None:
+    consumer = _FakeConsumer([[_Msg(0)]])
+
+    with pytest.raises(ReplayError, match=r"still to read: t\[0\] to 5"):
+        list(read_ranges(consumer, [PartitionRange("t", 0, 0, 5)], idle_timeout_s=2.0))  # type: ignore[arg-type]
+    assert consumer.closed
