@@ -88,24 +88,43 @@ class PartitionRange:
         return max(0, self.end - self.start)
 
 
-@dataclass(frozen=True)
 class ReplayedEvent:
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: str
-    raw_headers: list[tuple[str, bytes | None]]
-    decoded: Decoded
+    """One replayed event: the decoded record, and the message's coordinates, key and headers,
+    taken from the message only when asked (most replays filter and count far more than they
+    write)."""
+
+    __slots__ = ("_msg", "decoded")
+
+    def __init__(self, msg: Message, decoded: Decoded) -> None:
+        self._msg, self.decoded = msg, decoded
 
     @property
     def record(self) -> dict[str, Any]:
         return self.decoded.record
 
     @property
+    def topic(self) -> str:
+        return str(self._msg.topic())
+
+    @property
+    def partition(self) -> int:
+        return int(self._msg.partition() or 0)
+
+    @property
+    def offset(self) -> int:
+        return int(self._msg.offset() or 0)
+
+    @property
+    def timestamp_ms(self) -> int:
+        return int(self._msg.timestamp()[1])
+
+    @property
+    def key(self) -> str:
+        return (self._msg.key() or b"").decode()
+
+    @property
     def headers(self) -> dict[str, str]:
-        """Decoded only when asked (a replay that filters and counts never pays for it)."""
-        return {k: v.decode() for k, v in self.raw_headers if v is not None}
+        return {k: v.decode() for k, v in _headers(self._msg).items() if v is not None}
 
 
 def replay_consumer(bootstrap: str, **overrides: Any) -> Consumer:
@@ -167,12 +186,13 @@ def _offset_at(consumer: Consumer, topic: str, partition: int, when: datetime, h
 def read_ranges(
     consumer: Consumer,
     ranges: Iterable[PartitionRange],
-    keep: Callable[[Message], bool] = lambda _m: True,
+    keep: Callable[[Message], bool] | None = None,
     *,
     batch: int = 1000,
     idle_timeout_s: float = 60.0,
 ) -> Iterator[tuple[Message, bool]]:
-    """Every message of the ranges, in offset order per partition, with ``keep(message)``.
+    """Every message of the ranges, in offset order per partition, with ``keep(message)``
+    (True without a ``keep``).
 
     Yields each message (kept or not) so callers can count progress; stops at each range's
     end. A broker silent for ``idle_timeout_s`` with ranges unfinished raises ``ReplayError``.
@@ -202,7 +222,7 @@ def read_ranges(
                     continue
                 if current is None or offset >= current.end:
                     continue
-                yield msg, keep(msg)
+                yield msg, keep is None or keep(msg)
                 if offset + 1 >= current.end:
                     del todo[where]
                     consumer.incremental_unassign([TopicPartition(*where)])
@@ -231,6 +251,7 @@ def replay(
         raise
     on_plan(ranges)
     wanted = spec.filter
+    everything = wanted.everything
 
     since_ms = None if spec.since is None else int(spec.since.timestamp() * 1000)
     until_ms = None if spec.until is None else int(spec.until.timestamp() * 1000)
@@ -245,10 +266,11 @@ def replay(
                 until_ms is not None and ts >= until_ms
             ):
                 return False
-        return wanted.everything or wanted.keeps_headers(msg.key(), _headers(msg))
+        return everything or wanted.keeps_headers(msg.key(), _headers(msg))
 
     unreported = 0
-    for msg, kept in read_ranges(consumer, ranges, by_headers):
+    keep = by_headers if windowed or not everything else None
+    for msg, kept in read_ranges(consumer, ranges, keep):
         unreported += 1
         if unreported >= _REPORT_EVERY:
             on_read(unreported)
@@ -256,17 +278,9 @@ def replay(
         if not kept:
             continue
         decoded = decoder.decode(msg.value())
-        if not wanted.everything and not wanted.keeps(decoded.record["metadata"]):
+        if not everything and not wanted.keeps(decoded.record["metadata"]):
             continue
-        yield ReplayedEvent(
-            str(msg.topic()),
-            int(msg.partition() or 0),
-            int(msg.offset() or 0),
-            int(msg.timestamp()[1]),
-            (msg.key() or b"").decode(),
-            msg.headers() or [],  # type: ignore[arg-type]
-            decoded,
-        )
+        yield ReplayedEvent(msg, decoded)
     on_read(unreported)
 
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -33,8 +32,9 @@ class RegistryUnavailable(Exception):
     """The registry could not be asked (down, slow, 5xx): transient, try again."""
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
+    """What one message decodes to (a tuple: built once per message, at replay rates)."""
+
     schema_id: int
     schema_name: str  # the writer's record full name, e.g. lis.sample.SampleCollected
     writer_schema: Any  # parsed (fastavro)
@@ -54,7 +54,7 @@ class RegistryDecoder:
         self._client = client
         self._schemas: dict[int, Any] = {}
         self._reader_for = reader_for
-        self._readers: dict[int, Any] = {}  # schema id -> reader schema (the writer's if same)
+        self._pairs: dict[int, tuple[Any, Any]] = {}  # schema id -> (writer, reader)
 
     def writer_schema(self, schema_id: int) -> Any:
         """The parsed schema registered under ``schema_id`` (registered ids never change)."""
@@ -82,10 +82,11 @@ class RegistryDecoder:
         if value is None:
             raise SerializationError("message has no value")
         schema_id, body = unframe(value)
-        schema = self.writer_schema(schema_id)
-        reader = self._readers.get(schema_id)
-        if reader is None:
-            reader = self._readers[schema_id] = self._reader(schema)
+        pair = self._pairs.get(schema_id)
+        if pair is None:
+            writer = self.writer_schema(schema_id)
+            pair = self._pairs[schema_id] = (writer, self._reader(writer))
+        schema, reader = pair
         buf = io.BytesIO(body)
         try:
             record = fastavro.schemaless_reader(buf, schema, reader)

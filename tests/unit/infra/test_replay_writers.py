@@ -31,9 +31,32 @@ def _event(n: int) -> ReplayedEvent:
         "tags": ["a", "b"],
     }  # fmt: skip
     decoded = Decoded(3, "lis.patient.PatientCreated", {}, record, b"")
-    headers: list[tuple[str, bytes | None]] = [("event_id", f"e-{n}".encode())]
-    return ReplayedEvent("lis.patient.events", 2, 40 + n, 1_795_000_000_000, f"p-{n}", headers,
-                         decoded)  # fmt: skip
+    return ReplayedEvent(_Message(n), decoded)  # type: ignore[arg-type]
+
+
+class _Message:
+    """The parts of a confluent_kafka.Message a replayed event reads."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def topic(self) -> str:
+        return "lis.patient.events"
+
+    def partition(self) -> int:
+        return 2
+
+    def offset(self) -> int:
+        return 40 + self.n
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_795_000_000_000)
+
+    def key(self) -> bytes:
+        return f"p-{self.n}".encode()
+
+    def headers(self) -> list[tuple[str, bytes | None]]:
+        return [("event_id", f"e-{self.n}".encode())]
 
 
 def test_json_lines_keep_coordinates_headers_schema_and_the_whole_record() -> None:
