@@ -103,7 +103,12 @@ class FrontHandler(BaseHTTPRequestHandler):
                 self._error(404, 40400, "associations are not supported by this registry")
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-        timeouts = ATTEMPTS_S if self.command in _IDEMPOTENT else (WRITE_TIMEOUT_S,)
+        idempotent = self.command in _IDEMPOTENT
+        timeouts = ATTEMPTS_S if idempotent else (WRITE_TIMEOUT_S,)
+        if not idempotent:
+            # A write is sent once, so never on a kept-alive connection Apicurio may have
+            # closed meanwhile: a fresh one.
+            self._drop_backend()
         for attempt, timeout in enumerate(timeouts, start=1):
             try:
                 status, reply_headers, data = self._forward(body, headers, timeout)
