@@ -11,9 +11,11 @@ What it does:
 - ``GET .../associations/...`` is answered here: ``[]`` (no topic has an association, so every
   client falls back to its configured subject name strategy). Other methods there: a
   Confluent-style 404 body, at once.
-- Everything else goes to Apicurio unchanged. An idempotent request (GET, HEAD) whose answer
-  does not come within ``ATTEMPTS_S[0]`` is sent again on a fresh connection; after the
-  last attempt, a 504 with a Confluent-style error body. Writes are sent once, with a long
+- Everything else goes to Apicurio unchanged. An idempotent request (GET, HEAD) is hedged:
+  when its answer has not come ``HEDGE_AFTER_S`` after the last attempt, the same request goes
+  again on a fresh connection while the earlier ones still wait, and the first answer wins (a
+  slow answer is not thrown away, a lost one is covered). Past ``GIVE_UP_S``, a 504 with a
+  Confluent-style error body. Writes are sent once, on a fresh connection, with a long
   timeout, and never hang forever either.
 
 Standard library only, so it starts in a blink and needs nothing but Python.
@@ -25,15 +27,20 @@ import argparse
 import http.client
 import json
 import logging
+import queue
 import re
 import socket
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-# An answer Apicurio still owes after this long is taken as lost and asked again, each time
-# waiting longer (its 200s take milliseconds; a slow one under load still gets its time).
-ATTEMPTS_S = (0.5, 1.0, 2.0, 5.0)
+# Apicurio's answers take milliseconds; one still owed after HEDGE_AFTER_S may be lost, so the
+# request goes again (at most ATTEMPTS in all) while the earlier attempts keep waiting.
+HEDGE_AFTER_S = 0.3
+ATTEMPTS = 4
+GIVE_UP_S = 10.0
 WRITE_TIMEOUT_S = 60.0
 _VERSION = re.compile(r"v\d+")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,8 +63,19 @@ def is_associations(path: str) -> bool:
     )
 
 
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+def _exchange(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> Answer:
+    conn.request(method, path, body=body or None, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.getheaders(), response.read()
+
+
 class Backend:
-    """Apicurio's address; one kept-alive connection per front connection."""
+    """Apicurio's address."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -70,7 +88,6 @@ class FrontHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive towards the clients, like the registry itself
     server_version = "lis-registry-front"
     backend: ClassVar[Backend]
-    _conn: http.client.HTTPConnection | None = None
 
     def do_GET(self) -> None:
         self._handle()
@@ -103,46 +120,70 @@ class FrontHandler(BaseHTTPRequestHandler):
                 self._error(404, 40400, "associations are not supported by this registry")
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-        idempotent = self.command in _IDEMPOTENT
-        timeouts = ATTEMPTS_S if idempotent else (WRITE_TIMEOUT_S,)
-        if not idempotent:
-            # A write is sent once, so never on a kept-alive connection Apicurio may have
-            # closed meanwhile: a fresh one.
-            self._drop_backend()
-        for attempt, timeout in enumerate(timeouts, start=1):
+        answer = (
+            self._hedged(body, headers)
+            if self.command in _IDEMPOTENT
+            else self._once(body, headers)
+        )
+        if answer is None:
+            self._error(504, 50003, f"the registry did not answer {self.command} {self.path}")
+        else:
+            self._relay(*answer)
+
+    def _hedged(self, body: bytes, headers: dict[str, str]) -> Answer | None:
+        """The first answer of up to ATTEMPTS identical requests, each on its own connection,
+        a new one started whenever the others have been silent for HEDGE_AFTER_S."""
+        answers: queue.Queue[Answer | None] = queue.Queue()
+        deadline = time.monotonic() + GIVE_UP_S
+        started = failed = 0
+        while True:
+            if started < ATTEMPTS:
+                started += 1
+                threading.Thread(
+                    target=self._attempt, args=(body, headers, answers), daemon=True
+                ).start()
+            wait = deadline - time.monotonic()
+            if started < ATTEMPTS:
+                wait = min(wait, HEDGE_AFTER_S)
+            if wait <= 0:
+                return None
             try:
-                status, reply_headers, data = self._forward(body, headers, timeout)
-            except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                self._drop_backend()
+                answer = answers.get(timeout=wait)
+            except queue.Empty:
+                if started >= ATTEMPTS:
+                    continue  # the deadline check above ends it
                 log.warning(
-                    "%s %s: no answer from the registry within %.1f s (%r), attempt %d of %d",
-                    self.command, self.path, timeout, exc, attempt, len(timeouts),
+                    "%s %s: no answer from the registry yet, attempt %d of %d",
+                    self.command, self.path, started + 1, ATTEMPTS,
                 )  # fmt: skip
                 continue
-            self._relay(status, reply_headers, data)
-            return
-        self._error(504, 50003, f"the registry did not answer {self.command} {self.path}")
+            if answer is not None:
+                return answer
+            failed += 1
+            if failed == ATTEMPTS:
+                return None
 
-    def _forward(
-        self, body: bytes, headers: dict[str, str], timeout: float
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        if self._conn is None:
-            self._conn = self.backend.connect(timeout)
-        conn = self._conn
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        conn.request(self.command, self.path, body=body or None, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        if response.will_close:
-            self._drop_backend()
-        return response.status, response.getheaders(), data
+    def _attempt(
+        self, body: bytes, headers: dict[str, str], answers: queue.Queue[Answer | None]
+    ) -> None:
+        conn = self.backend.connect(GIVE_UP_S)
+        try:
+            answers.put(_exchange(conn, self.command, self.path, body, headers))
+        except (OSError, http.client.HTTPException) as exc:
+            log.warning("%s %s: %r", self.command, self.path, exc)
+            answers.put(None)
+        finally:
+            conn.close()
 
-    def _drop_backend(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    def _once(self, body: bytes, headers: dict[str, str]) -> Answer | None:
+        conn = self.backend.connect(WRITE_TIMEOUT_S)
+        try:
+            return _exchange(conn, self.command, self.path, body, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            log.warning("%s %s: no answer from the registry (%r)", self.command, self.path, exc)
+            return None
+        finally:
+            conn.close()
 
     def _relay(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
         kept = [(k, v) for k, v in headers if k.lower() not in _HOP | {"server", "date"}]
@@ -166,10 +207,6 @@ class FrontHandler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: int, message: str) -> None:
         body = json.dumps({"error_code": code, "message": message}).encode()
         self._reply(status, body, "application/json")
-
-    def finish(self) -> None:
-        self._drop_backend()
-        super().finish()
 
 
 class FrontServer(ThreadingHTTPServer):

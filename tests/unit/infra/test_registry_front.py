@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -115,3 +116,20 @@ def test_writes_are_forwarded_once_with_their_body(front: int) -> None:
 )
 def test_only_the_association_api_is_recognised(path: str, expected: bool) -> None:
     assert is_associations(path) is expected
+
+
+def test_a_registry_that_is_down_gets_a_504_with_a_confluent_error_body_not_a_hang() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    server = make_server(("127.0.0.1", 0), ("127.0.0.1", dead_port))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=15)
+        status, body, took = _get(conn, "/apis/ccompat/v7/schemas/ids/1")
+    finally:
+        server.shutdown()
+
+    assert status == 504
+    assert json.loads(body)["error_code"] == 50003
+    assert took < 5
