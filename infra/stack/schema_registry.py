@@ -6,7 +6,8 @@ ids must survive restarts (in-memory storage would orphan every stored message).
 Clients never talk to Apicurio directly: a thin front (``registry_front``) holds the public
 port and Apicurio listens on the port two above it. Apicurio now and then never sends an error
 response, and stock confluent-kafka clients ask it one on every new topic (the association
-API it lacks): the front answers that itself and asks again for any answer Apicurio loses.
+API it lacks): the front answers that itself and hedges every read (a second request when the
+first has been silent for 0.3 s), so a lost answer costs a client 0.3 s, not its life.
 """
 
 from __future__ import annotations
