@@ -7,10 +7,11 @@ BIN := $(CURDIR)/$(VENV)/bin
 # The venv's `lis` first on PATH: the test fixtures call `lis stack up` by name.
 RUN := PATH="$(BIN):$$PATH"
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# python3-venv for the venv; Java + Maven fetch and run Kafka and the schema registry;
+# python3-venv for the venv; Java + Maven fetch and run Kafka and the schema registry (and
+# build the Java example of docs/subscribing.md, which needs the JDK's javac);
 # Postgres and Redis are also installed by `lis stack up` when missing (for non-make users).
 APT_PACKAGES := python3-venv postgresql postgresql-contrib redis-server \
-	openjdk-17-jre-headless maven
+	openjdk-17-jre-headless openjdk-17-jdk-headless maven
 
 .PHONY: setup stack test demo lint down
 

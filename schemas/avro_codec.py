@@ -130,6 +130,15 @@ def default_codec() -> AvroCodec:
     return AvroCodec(all_events())
 
 
+def current_schema(schema_name: str) -> Any | None:
+    """The running code's parsed schema of a record (the reader schema when replaying old
+    events); None for a record this code has no event class for."""
+    try:
+        return default_codec().parsed_schema(schema_name)
+    except SerializationError:
+        return None
+
+
 # --- envelope <-> record (plain dicts fastavro understands) ------------------------------------
 
 

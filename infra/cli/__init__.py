@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import api, bench, db, hl7, relay, schemas, simulation, stack, trace, worker
+from infra.cli import (
+    api,
+    bench,
+    db,
+    hl7,
+    relay,
+    replay,
+    schemas,
+    simulation,
+    stack,
+    trace,
+    worker,
+)
 from infra.config.logging import configure_logging
 from infra.config.settings import get_settings
 
@@ -22,6 +34,7 @@ app.command("worker")(worker.worker)
 app.command("simulate")(simulation.simulate)
 app.command("demo")(simulation.demo)
 app.command("trace")(trace.trace)
+app.command("replay")(replay.replay)
 app.add_typer(bench.app, name="bench")
 app.add_typer(hl7.app, name="hl7")
 app.command("serve")(api.serve)

@@ -58,3 +58,17 @@ def api(
     entered = runs[-1]
     ok = sum(v for k, v in entered.statuses.items() if 200 <= k < 300)
     typer.echo(f"statuses of the EnterResult run: {dict(entered.statuses)} ({ok} entered)")
+
+
+@app.command("replay")
+def replay(
+    events: Annotated[int, typer.Option(help="Events written to a fresh topic, then read.")] = (
+        1_000_000
+    ),
+    workers: Annotated[int, typer.Option(min=1, max=6, help="Reader processes per side.")] = 2,
+    runs: Annotated[int, typer.Option(min=1, help="Runs of each side; the best counts.")] = 2,
+) -> None:
+    """Replay's decode rate against a raw consumer + fastavro reading the same messages."""
+    from infra.bench.replay import run_bench
+
+    typer.echo(run_bench(get_settings(), events=events, workers=workers, runs=runs).summary())

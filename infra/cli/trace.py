@@ -3,6 +3,10 @@
 Roots are the commands staff issued (their ids are the causation ids of the first events);
 an event a processor emitted in reaction to event E hangs under E.
 
+Each event shows its delay after the event that caused it, and every critical value in the
+flow its steps (entered, detected, notified, acknowledged or escalated) with their delays and
+the total (``consumers.flow_timing``); ``--json`` prints the same for tools.
+
 Scoped to one organization (``--org``, required): correlation ids come from a request header
 any client can set, and command ids are unique only per tenant, so without the scope one
 lab's trace could show another lab's commands and events.
@@ -10,6 +14,7 @@ lab's trace could show another lab's commands and events.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from consumers.flow_reader import FlowEvent
+from consumers.flow_timing import CriticalFlow, critical_flows, delays_after_cause, seconds
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -39,23 +45,82 @@ def causation_tree(events: list[FlowEvent], commands: Mapping[str, CommandInfo])
     roots = [cause for cause in children if cause not in by_id]
     roots.sort(key=lambda cause: _when(children[cause][0]))
     lines: list[str] = []
+    delays = delays_after_cause(events)
     for cause in roots:
         info = commands.get(cause)
         label = f"{info.command_type} by {info.user_id or '-'}" if info else "unknown cause"
         lines.append(f"{label}  [{cause}]")
-        _walk(children, cause, "  ", lines)
+        _walk(children, delays, cause, "  ", lines)
     return lines
 
 
-def _walk(children: dict[str, list[FlowEvent]], cause: str, indent: str, out: list[str]) -> None:
+def _walk(
+    children: dict[str, list[FlowEvent]],
+    delays: dict[str, float],
+    cause: str,
+    indent: str,
+    out: list[str],
+) -> None:
     for event in children.get(cause, []):
         m = event.metadata
+        after = delays.get(m["event_id"])
         out.append(
             f"{indent}└─ {m['event_type']:<28} {m['aggregate_type']} {m['aggregate_id'][:8]} "
             f"v{m['aggregate_version']}  {_when(event):%H:%M:%S.%f}  "
             f"{event.topic}[{event.partition}]@{event.offset}"
+            + (f"  {seconds(after)} after cause" if after is not None else "")
         )
-        _walk(children, m["event_id"], indent + "   ", out)
+        _walk(children, delays, m["event_id"], indent + "   ", out)
+
+
+_EVENT_FIELDS = (
+    "event_id", "event_type", "aggregate_type", "aggregate_id", "aggregate_version",
+    "causation_id",
+)  # fmt: skip
+
+
+def critical_lines(flows: list[CriticalFlow]) -> list[str]:
+    """Each critical value's steps with the delay after the step before, and the total."""
+    lines: list[str] = []
+    for flow in flows:
+        lines.append(
+            f"critical value {flow.critical_id[:8]} (result {flow.result_id[:8]}): "
+            f"{flow.outcome}, total {seconds(flow.total_s)}"
+        )
+        lines.extend(
+            f"  {step.step:<24} {step.at:%H:%M:%S.%f}  {seconds(step.after_previous_s)}"
+            for step in flow.steps
+        )
+    return lines
+
+
+def trace_json(
+    correlation_id: str,
+    organization_id: str,
+    events: list[FlowEvent],
+    commands: Mapping[str, CommandInfo],
+) -> dict[str, Any]:
+    delays = delays_after_cause(events)
+    return {
+        "correlation_id": correlation_id,
+        "organization_id": organization_id,
+        "commands": {
+            cid: {"command_type": c.command_type, "user_id": c.user_id}
+            for cid, c in commands.items()
+        },
+        "events": [
+            {
+                **{k: e.metadata[k] for k in _EVENT_FIELDS},
+                "occurred_at": _when(e).isoformat(),
+                "after_cause_s": delays.get(e.metadata["event_id"]),
+                "topic": e.topic,
+                "partition": e.partition,
+                "offset": e.offset,
+            }
+            for e in sorted(events, key=_when)
+        ],
+        "critical_values": [flow.as_json() for flow in critical_flows(events)],
+    }
 
 
 def _when(event: FlowEvent) -> datetime:
@@ -103,6 +168,7 @@ def trace(
     timeout: Annotated[
         float, typer.Option(help="Seconds to read the topics to their end before giving up.")
     ] = 120.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a tree.")] = False,
 ) -> None:
     """Print every event of one flow from Kafka as a causation tree (commands from Postgres)."""
     from consumers.flow_reader import FlowReadTimeout, read_flows, watermarks
@@ -126,4 +192,10 @@ def trace(
         typer.echo(f"no events of {org} with correlation id {correlation_id}", err=True)
         raise typer.Exit(1)
     commands = _commands(settings.database_url, correlation_id, org)
-    typer.echo("\n".join(causation_tree(events, commands)))
+    if as_json:
+        typer.echo(json.dumps(trace_json(correlation_id, org, events, commands), indent=2))
+        return
+    lines = causation_tree(events, commands)
+    if flows := critical_flows(events):
+        lines += ["", *critical_lines(flows)]
+    typer.echo("\n".join(lines))

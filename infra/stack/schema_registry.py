@@ -2,11 +2,18 @@
 
 Storage is SQL on our Postgres database ``registry``: Kafka messages carry schema ids, so the
 ids must survive restarts (in-memory storage would orphan every stored message).
+
+Clients never talk to Apicurio directly: a thin front (``registry_front``) holds the public
+port and Apicurio listens on the port two above it. Apicurio now and then never sends an error
+response, and stock confluent-kafka clients ask it one on every new topic (the association
+API it lacks): the front answers that itself and hedges every read (a second request when the
+first has been silent for 0.3 s), so a lost answer costs a client 0.3 s, not its life.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.engine import make_url
 
-from infra.config.settings import Settings
+from infra.config.settings import REPO_ROOT, Settings
 from infra.stack import jre, proc
 from infra.stack.common import STACK_DIR, StackError, StackPaths, host_port
 
@@ -25,6 +32,8 @@ TARBALL = f"apicurio-registry-app-{VERSION}-all.tar.gz"
 M2_TARBALL = Path.home() / ".m2/repository/io/apicurio/apicurio-registry-app" / VERSION / TARBALL
 MARKER = "quarkus-run.jar"
 REGISTRY_DATABASE = "registry"
+FRONT_MARKER = "infra.stack.registry_front"
+BACKEND_PORT_OFFSET = 2  # Apicurio's own port, above the public one (management: +10)
 
 
 @dataclass
@@ -32,11 +41,20 @@ class SchemaRegistry:
     settings: Settings
     paths: StackPaths
     name: str = "registry"
+    database: str = REGISTRY_DATABASE  # another only for a second, experimental instance
     startup_timeout: float = 180.0  # Quarkus + schema creation on two shared cores
 
     @property
     def address(self) -> str:
         return self.settings.schema_registry_url
+
+    @property
+    def backend_port(self) -> int:
+        return host_port(self.address, 8081)[1] + BACKEND_PORT_OFFSET
+
+    @property
+    def front_pid_file(self) -> Path:
+        return self.paths.run / "registry-front.pid"
 
     @property
     def home(self) -> Path:
@@ -51,13 +69,27 @@ class SchemaRegistry:
         return self.paths.run / "registry.pid"
 
     def process_alive(self) -> bool:
-        return proc.running_pid(self.pid_file, MARKER) is not None
+        return (
+            proc.running_pid(self.pid_file, MARKER) is not None
+            and proc.running_pid(self.front_pid_file, FRONT_MARKER) is not None
+        )
 
     def healthy(self) -> bool:
+        """Apicurio answers through the front (only the front answers the association API)."""
         try:
-            return httpx.get(f"{self.address}/subjects", timeout=3).status_code == 200
+            subjects = httpx.get(f"{self.address}/subjects", timeout=3)
+            front = httpx.get(f"{self.address}/associations/resources/-/health", timeout=3)
         except httpx.HTTPError:
             return False
+        return subjects.status_code == 200 and front.status_code == 200
+
+    def _apicurio_on_public_port(self) -> bool:
+        """A registry started before the front existed holds the public port itself."""
+        try:
+            probe = httpx.get(f"{self.address}/associations/resources/-/health", timeout=3)
+        except httpx.HTTPError:
+            return False
+        return probe.status_code == 404
 
     def version(self) -> str | None:
         parts = urlsplit(self.address)
@@ -69,9 +101,29 @@ class SchemaRegistry:
             return None
 
     def start(self) -> None:
-        """Unpack the app once, then start it detached on our Postgres storage."""
-        if proc.running_pid(self.pid_file, MARKER) is not None:
-            return
+        """Apicurio (unpacked once, detached, on our Postgres storage), then the front."""
+        if proc.running_pid(self.pid_file, MARKER) is not None and self._apicurio_on_public_port():
+            self.stop()  # the old layout: moved behind the front on the next line
+        if proc.running_pid(self.pid_file, MARKER) is None:
+            self._start_apicurio()
+        if proc.running_pid(self.front_pid_file, FRONT_MARKER) is None:
+            host, port = host_port(self.address, 8081)
+            proc.spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    FRONT_MARKER,
+                    "--listen",
+                    f"{host}:{port}",
+                    "--backend",
+                    f"{host}:{self.backend_port}",
+                ],
+                pid_file=self.front_pid_file,
+                log_file=self.paths.logs / "registry-front.log",
+                cwd=REPO_ROOT,
+            )
+
+    def _start_apicurio(self) -> None:
         proc.ensure_commands(proc.JAVA_AND_MAVEN)
         java = jre.java_21(self.paths.home)
         self._unpack()
@@ -81,7 +133,7 @@ class SchemaRegistry:
             "APICURIO_STORAGE_KIND": "sql",
             "APICURIO_STORAGE_SQL_KIND": "postgresql",
             "APICURIO_DATASOURCE_URL": (
-                f"jdbc:postgresql://{db.host or '127.0.0.1'}:{db.port or 5432}/{REGISTRY_DATABASE}"
+                f"jdbc:postgresql://{db.host or '127.0.0.1'}:{db.port or 5432}/{self.database}"
             ),
             "APICURIO_DATASOURCE_USERNAME": db.username or "lis",
             "APICURIO_DATASOURCE_PASSWORD": db.password or "",
@@ -92,7 +144,7 @@ class SchemaRegistry:
             # Apicurio's default pattern prints dates as "2026-11+00-22"; ISO reads better.
             "QUARKUS_LOG_CONSOLE_FORMAT": "%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p [%c{3.}] (%t) %s%e%n",
             "QUARKUS_HTTP_HOST": host,
-            "QUARKUS_HTTP_PORT": str(port),
+            "QUARKUS_HTTP_PORT": str(self.backend_port),
             # Health/metrics listener: loopback, and off the popular 9000.
             "QUARKUS_MANAGEMENT_HOST": "127.0.0.1",
             "QUARKUS_MANAGEMENT_PORT": str(port + 10),
@@ -155,4 +207,5 @@ class SchemaRegistry:
         shutil.rmtree(partial, ignore_errors=True)
 
     def stop(self) -> bool:
-        return proc.stop_pid(self.pid_file, MARKER, grace=30)
+        front = proc.stop_pid(self.front_pid_file, FRONT_MARKER, grace=5)
+        return proc.stop_pid(self.pid_file, MARKER, grace=30) or front
