@@ -9,6 +9,9 @@ from __future__ import annotations
 from functools import partial
 
 from domains.catalog.model import Catalog
+from domains.notification import commands as notification_cmd
+from domains.notification import handlers as notification
+from domains.notification.model import Notification
 from domains.order import commands as order_cmd
 from domains.order import handlers as order
 from domains.order.model import Order
@@ -73,9 +76,11 @@ def command_handlers(
         report_cmd.AmendReport: partial(report.amend_report, clock=clock),
         report_cmd.SignReport: partial(report.sign_report, clock=clock),
         report_cmd.DeliverReport: partial(report.deliver_report, clock=clock),
+        notification_cmd.RecordNotificationSent: notification.record_notification_sent,
+        notification_cmd.RecordNotificationFailed: notification.record_notification_failed,
     }
 
 
 def aggregate_classes() -> tuple[type[Aggregate], ...]:
     """Every aggregate the repositories must persist (one table each, or one generic table)."""
-    return (Patient, Order, Sample, Result, Report)
+    return (Patient, Order, Sample, Result, Report, Notification)

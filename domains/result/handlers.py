@@ -44,6 +44,11 @@ def enter_result(
         patient_sex=patient.demographics.sex,
         patient_date_of_birth=patient.demographics.date_of_birth,
         collected_on=sample.collected_at.date(),
+        ordering_provider_id=order.provider_id,
+        ordering_clinician_name=order.clinician_name,
+        placer_order_number=order.placer_order_number,
+        mrn=order.mrn,
+        collected_at=sample.collected_at,
     )
     result = Result.enter(
         id=new_id(),

@@ -66,3 +66,5 @@ def _policy(path: Path, where: str, values: Any, base: LabPolicy) -> LabPolicy:
         problem = exc.errors()[0]
         key = ".".join(str(p) for p in problem["loc"])
         raise PolicyFileError(f"{path}: {where}.{key}: {problem['msg']}") from exc
+    except ValueError as exc:  # a rule of LabPolicy itself (e.g. an SLA of 0 seconds)
+        raise PolicyFileError(f"{path}: {where}.{exc}") from exc
