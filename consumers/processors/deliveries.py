@@ -1,0 +1,212 @@
+"""The notifier's outbox: deliveries (one message to one person on one channel) and attempts.
+
+A reaction writes a delivery in its own transaction (the intent); the notifier claims due
+deliveries with ``FOR UPDATE SKIP LOCKED``, sends, and writes the attempt's outcome in the same
+transaction as the claim; the Notification aggregate then records each attempt, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from domains.notification.commands import NotificationFacts
+
+CHANNEL = "lis_notifications"  # NOTIFY channel: a new delivery wakes the notifier at commit
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str  # the notification_id
+    organization_id: str
+    trigger_event_id: str
+    correlation_id: str
+    purpose: str
+    subject_id: str
+    result_id: str | None
+    order_id: str | None
+    patient_id: str | None
+    tier: int
+    recipient_role: str
+    provider_id: str | None
+    recipient_name: str
+    channel: str
+    address: str | None = field(repr=False)
+    address_masked: str
+    subject_line: str
+    body: str = field(repr=False)
+    detected_at: datetime | None = None
+    attempt: int = 1
+
+    def facts(self) -> NotificationFacts:
+        return NotificationFacts(
+            notification_id=self.id, channel=self.channel, recipient_role=self.recipient_role,
+            recipient_name=self.recipient_name, contact_masked=self.address_masked,
+            purpose=self.purpose, subject_type="critical_value", subject_id=self.subject_id,
+            result_id=self.result_id, order_id=self.order_id, patient_id=self.patient_id,
+            tier=self.tier,
+        )  # fmt: skip
+
+
+_FIELDS = [
+    "id", "organization_id", "trigger_event_id", "correlation_id", "purpose", "subject_id",
+    "result_id", "order_id", "patient_id", "tier", "recipient_role", "provider_id",
+    "recipient_name", "channel", "address", "address_masked", "subject_line", "body",
+    "detected_at", "attempt",
+]  # fmt: skip
+_SELECT = ", ".join(f"d.{f}" for f in _FIELDS)
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(**{f: getattr(row, f) for f in _FIELDS})
+
+
+def plan(session: Session, delivery: Delivery) -> None:
+    """Write the intent, due now; the notifier wakes when this transaction commits."""
+    _insert(session, delivery, status="pending")
+    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+def unreachable(session: Session, delivery: Delivery, reason: str) -> None:
+    """Nobody or no channel to send to: a failed first attempt, for the record."""
+    _insert(session, delivery, status="failed", error=reason)
+    session.execute(
+        text(
+            "INSERT INTO notification_attempts (notification_id, attempt, outcome, error,"
+            " will_retry) VALUES (:id, 1, 'failed', :error, false) ON CONFLICT DO NOTHING"
+        ),
+        {"id": delivery.id, "error": reason},
+    )
+    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+def _insert(session: Session, d: Delivery, *, status: str, error: str | None = None) -> None:
+    values = {f: getattr(d, f) for f in _FIELDS}
+    columns = [*_FIELDS, "status", "next_attempt_at", "last_error"]
+    session.execute(
+        text(
+            f"INSERT INTO notification_deliveries ({', '.join(columns)}) VALUES"
+            f" ({', '.join(':' + f for f in _FIELDS)}, :status, now(), :error)"
+            " ON CONFLICT (id) DO NOTHING"
+        ),
+        {**values, "status": status, "error": error},
+    )
+
+
+def cancel(session: Session, subject_id: str, reason: str) -> int:
+    """Nothing more to send about this subject (read back, or superseded)."""
+    done = session.execute(
+        text(
+            "UPDATE notification_deliveries SET status = 'cancelled', last_error = :reason"
+            " WHERE subject_id = :subject AND status = 'pending'"
+        ),
+        {"subject": subject_id, "reason": reason},
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+def claim_due(session: Session) -> Delivery | None:
+    """The next due delivery no one else holds, whose earlier attempts are all recorded (so a
+    retry never overtakes the failure it retries in the Notification's record)."""
+    row = session.execute(
+        text(
+            f"SELECT {_SELECT} FROM notification_deliveries d"
+            " WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
+            " AND NOT EXISTS (SELECT 1 FROM notification_attempts a"
+            "   WHERE a.notification_id = d.id AND a.recorded_at IS NULL)"
+            " ORDER BY d.next_attempt_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED"
+        )
+    ).one_or_none()
+    return None if row is None else _delivery(row)
+
+
+def sent(
+    session: Session, d: Delivery, *, message_id: str, provider_message_id: str | None
+) -> None:
+    session.execute(
+        text(
+            "UPDATE notification_deliveries SET status = 'sent', sent_at = clock_timestamp(),"
+            " provider_message_id = :pmid WHERE id = :id"
+        ),
+        {"id": d.id, "pmid": provider_message_id},
+    )
+    session.execute(
+        text(
+            "INSERT INTO notification_attempts (notification_id, attempt, outcome, message_id,"
+            " provider_message_id, will_retry, at) VALUES (:id, :attempt, 'sent', :mid, :pmid,"
+            " false, clock_timestamp())"
+        ),
+        {"id": d.id, "attempt": d.attempt, "mid": message_id, "pmid": provider_message_id},
+    )
+
+
+def failed(
+    session: Session, d: Delivery, *, message_id: str, error: str, retry_at: datetime | None
+) -> None:
+    session.execute(
+        text(
+            "UPDATE notification_deliveries SET last_error = :error,"
+            " status = CASE WHEN CAST(:retry_at AS timestamptz) IS NULL THEN 'failed'"
+            "   ELSE 'pending' END,"
+            " attempt = attempt + CASE WHEN CAST(:retry_at AS timestamptz) IS NULL THEN 0"
+            "   ELSE 1 END,"
+            " next_attempt_at = coalesce(CAST(:retry_at AS timestamptz), next_attempt_at)"
+            " WHERE id = :id"
+        ),
+        {"id": d.id, "error": error, "retry_at": retry_at},
+    )
+    session.execute(
+        text(
+            "INSERT INTO notification_attempts (notification_id, attempt, outcome, message_id,"
+            " error, will_retry, next_attempt_at, at) VALUES (:id, :attempt, 'failed', :mid,"
+            " :error, :retry, :retry_at, clock_timestamp())"
+        ),
+        {"id": d.id, "attempt": d.attempt, "mid": message_id, "error": error,
+         "retry": retry_at is not None, "retry_at": retry_at},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery: Delivery
+    attempt: int
+    outcome: str
+    message_id: str | None
+    provider_message_id: str | None
+    error: str | None
+    will_retry: bool
+    next_attempt_at: datetime | None
+
+
+def claim_unrecorded(session: Session) -> Attempt | None:
+    """The oldest attempt the Notification aggregate does not have yet, locked."""
+    row = session.execute(
+        text(
+            f"SELECT {_SELECT}, a.attempt AS a_attempt, a.outcome, a.message_id,"
+            " a.provider_message_id AS a_pmid, a.error, a.will_retry, a.next_attempt_at AS a_next"
+            " FROM notification_attempts a JOIN notification_deliveries d"
+            " ON d.id = a.notification_id WHERE a.recorded_at IS NULL"
+            " ORDER BY a.at, a.attempt LIMIT 1 FOR UPDATE OF a SKIP LOCKED"
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return Attempt(
+        delivery=_delivery(row), attempt=row.a_attempt, outcome=row.outcome,
+        message_id=row.message_id, provider_message_id=row.a_pmid, error=row.error,
+        will_retry=row.will_retry, next_attempt_at=row.a_next,
+    )  # fmt: skip
+
+
+def recorded(session: Session, attempt: Attempt) -> None:
+    session.execute(
+        text(
+            "UPDATE notification_attempts SET recorded_at = clock_timestamp()"
+            " WHERE notification_id = :id AND attempt = :attempt"
+        ),
+        {"id": attempt.delivery.id, "attempt": attempt.attempt},
+    )
