@@ -144,6 +144,14 @@ def put_on_call(
         raise InvalidInput("ends_at", "must be after starts_at")
     if provider(session, organization_id, provider_id) is None:
         raise InvalidInput("provider_id", f"{provider_id} is not in the directory")
+    params = {"org": organization_id, "role": role, "pid": provider_id, "starts": starts_at}
+    session.execute(  # the same shift put twice is one shift (a seed file loaded again)
+        text(
+            "DELETE FROM on_call_roster WHERE organization_id = :org AND role = :role"
+            " AND provider_id = :pid AND starts_at = :starts"
+        ),
+        params,
+    )
     session.execute(
         text(
             "INSERT INTO on_call_roster (organization_id, role, provider_id, starts_at, ends_at)"

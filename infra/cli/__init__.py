@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import bench, db, relay, schemas, simulation, stack, trace, worker
+from infra.cli import bench, db, directory, relay, schemas, simulation, stack, trace, worker
 from infra.config.logging import configure_logging
 from infra.config.settings import get_settings
 
@@ -23,6 +23,7 @@ app.command("simulate")(simulation.simulate)
 app.command("demo")(simulation.demo)
 app.command("trace")(trace.trace)
 app.add_typer(bench.app, name="bench")
+app.add_typer(directory.app, name="directory")
 
 
 @app.callback()
