@@ -9,6 +9,7 @@ through the same ``domains.handlers.command_handlers``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
@@ -145,6 +146,7 @@ def build_criticals(
     policies: PolicySource | None = None,
     clock: Clock | None = None,
     poll_interval: float = 0.25,
+    **consumer_overrides: Any,
 ) -> Together:
     """The critical value loop in one worker: its consumer (result events: notify, start and
     cancel timers), the notifier (send, retry, record) and the timer worker (escalate)."""
@@ -162,6 +164,7 @@ def build_criticals(
         topics=settings.topics(),
         session_factory=sessions,
         decoder=RegistryDecoder(settings.schema_registry_url),
+        **consumer_overrides,
     )
     notifier = Notifier(
         sessions,

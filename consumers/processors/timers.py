@@ -118,16 +118,16 @@ class TimerWorker:
                     # a timer must never vanish silently: it stays pending, tried again later
                     log.error("timer.fire_failed", timer_id=timer.id, error=str(exc))
                     outcome, status = f"error: {type(exc).__name__}: {exc}"[:500], "pending"
+            if status == "fired":
+                done = "fired_at = clock_timestamp()"
+            else:  # tried again later
+                done = "due_at = now() + make_interval(secs => :retry)"
             session.execute(
                 text(
-                    "UPDATE timers SET status = :status, outcome = :outcome,"
-                    " fired_at = CASE WHEN :status = 'fired' THEN clock_timestamp() END,"
-                    " due_at = CASE WHEN :status = 'fired' THEN due_at"
-                    "   ELSE now() + make_interval(secs => :retry) END WHERE id = :id"
+                    f"UPDATE timers SET status = :status, outcome = :outcome, {done} WHERE id = :id"
                 ),
-                {"id": timer.id, "status": status, "outcome": outcome,
-                 "retry": self._retry_after},
-            )  # fmt: skip
+                {"id": timer.id, "status": status, "outcome": outcome, "retry": self._retry_after},
+            )
         if status == "fired":
             self.fired += 1
             log.info("timer.fired", timer_id=timer.id, kind=timer.kind, outcome=outcome)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import smtplib
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formataddr, formatdate
 
 from domains.notification.ports import Channel, DeliveryFailed, OutgoingMessage, Receipt
@@ -52,7 +53,9 @@ class SmtpChannel(Channel):
         if code not in (250, 251):
             smtp.rset()
             raise smtplib.SMTPRecipientsRefused({address: (code, reply)})
-        code, reply = smtp.data(email.as_bytes())
+        # CRLF line ends: smtplib sends bytes as they are, and a server reads a message with
+        # bare LFs as one long line (refused past 1000 characters, RFC 5321 4.5.3.1.6)
+        code, reply = smtp.data(email.as_bytes(policy=SMTP))
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
         queued = _QUEUED_AS.search(reply)
