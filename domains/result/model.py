@@ -384,8 +384,7 @@ class Result(Aggregate):
         )  # fmt: skip
         dates = ("patient_date_of_birth", "collected_on")
         context: dict[str, Any] = {
-            f: date.fromisoformat(s[f]) if f in dates else s.get(f)
-            for f in _fields(ResultContext)
+            f: date.fromisoformat(s[f]) if f in dates else s.get(f) for f in _fields(ResultContext)
         }
         if context["collected_at"] is not None:
             context["collected_at"] = datetime.fromisoformat(context["collected_at"])
