@@ -52,7 +52,7 @@ class SmtpChannel(Channel):
         code, reply = smtp.rcpt(address)
         if code not in (250, 251):
             smtp.rset()
-            raise smtplib.SMTPRecipientsRefused({address: (code, reply)})
+            raise smtplib.SMTPResponseException(code, reply)  # 5xx: this address, for good
         # CRLF line ends: smtplib sends bytes as they are, and a server reads a message with
         # bare LFs as one long line (refused past 1000 characters, RFC 5321 4.5.3.1.6)
         code, reply = smtp.data(email.as_bytes(policy=SMTP))
