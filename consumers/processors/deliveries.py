@@ -127,18 +127,15 @@ def claim_due(session: Session) -> Delivery | None:
 def sent(
     session: Session, d: Delivery, *, message_id: str, provider_message_id: str | None
 ) -> None:
+    """One statement (one round trip): this runs inside the crash window between the
+    server's "250" and our commit, which is the only place a resend can come from."""
     session.execute(
         text(
-            "UPDATE notification_deliveries SET status = 'sent', sent_at = clock_timestamp(),"
-            " provider_message_id = :pmid WHERE id = :id"
-        ),
-        {"id": d.id, "pmid": provider_message_id},
-    )
-    session.execute(
-        text(
-            "INSERT INTO notification_attempts (notification_id, attempt, outcome, message_id,"
-            " provider_message_id, will_retry, at) VALUES (:id, :attempt, 'sent', :mid, :pmid,"
-            " false, clock_timestamp())"
+            "WITH done AS (UPDATE notification_deliveries SET status = 'sent',"
+            " sent_at = clock_timestamp(), provider_message_id = :pmid WHERE id = :id"
+            " RETURNING id) INSERT INTO notification_attempts (notification_id, attempt,"
+            " outcome, message_id, provider_message_id, will_retry, at)"
+            " SELECT id, :attempt, 'sent', :mid, :pmid, false, clock_timestamp() FROM done"
         ),
         {"id": d.id, "attempt": d.attempt, "mid": message_id, "pmid": provider_message_id},
     )
