@@ -11,6 +11,7 @@ from datetime import date
 from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
+from infra.simulation.clinicians import CallReport, CriticalCalls, ImmediateCalls
 from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import plan_visit
@@ -25,6 +26,7 @@ class DayReport:
     rejections: int = 0
     stat_orders: int = 0
     correlation_ids: list[str] = field(default_factory=list)
+    calls: CallReport = field(default_factory=CallReport)
 
     def lines(self) -> list[str]:
         return [
@@ -47,11 +49,13 @@ def run_day(
     critical_rate: float = 0.08,
     reject_rate: float = 0.05,
     on_visit: Callable[[int], None] = lambda _n: None,
+    calls: CriticalCalls | None = None,
 ) -> DayReport:
     """Drive ``patients`` visits; same seed, same day (the ids differ: they are random)."""
     rng = random.Random(seed)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders
     report = DayReport(organization_id=organization_id)
+    calls = calls or ImmediateCalls(bus.handle)
     for n in range(1, patients + 1):
         plan = plan_visit(
             rng,
@@ -63,7 +67,7 @@ def run_day(
             critical_rate=critical_rate,
             reject_rate=reject_rate,
         )
-        outcome = Visit(bus.handle, catalog, organization_id, plan, rng, today).run()
+        outcome = Visit(bus.handle, catalog, organization_id, plan, rng, today, calls=calls).run()
         report.visits += 1
         report.commands.update(outcome.commands)
         report.criticals += outcome.criticals
@@ -71,4 +75,6 @@ def run_day(
         report.stat_orders += plan.priority == "stat"
         report.correlation_ids.append(outcome.correlation_id)
         on_visit(n)
+    report.calls = calls.finish()  # the calls still open: escalations take their SLAs
+    report.commands.update(report.calls.commands)
     return report
