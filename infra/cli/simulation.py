@@ -38,10 +38,11 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     from consumers.topic_audit import audit_topics
     from infra.bootstrap import schema_ids
     from infra.db.migrate import upgrade
+    from infra.simulation import critical_demo
     from infra.simulation.summary import count_events, format_counts
     from producers.topics import ensure_topics
 
-    settings = get_settings()
+    settings = critical_demo.demo_settings(get_settings())
     topics = settings.topics()
     upgrade(settings.database_url)
     ensure_topics(settings.kafka_bootstrap, topics)
@@ -49,14 +50,19 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     console.print(f"schemas registered: {len(subjects)} subjects (FULL_TRANSITIVE)")
     start = watermarks(settings.kafka_bootstrap, topics.events)
     relay = _start_relay(settings)
+    critical_demo.load_directory(settings, org)
+    criticals = critical_demo.start_critical_worker(settings)
+    if not critical_demo.wait_until_consuming(settings):
+        console.print("the critical worker is not consuming yet; see logs/criticals.log")
     try:
         began = time.monotonic()
-        report = _simulate(settings, patients, seed, org)
+        report = _simulate(settings, patients, seed, org, notified=True)
         _wait_for_empty_outbox(settings, relay)
         elapsed = time.monotonic() - began
     finally:
-        relay.terminate()
-        relay.wait(timeout=30)
+        for process in (criticals, relay):
+            process.terminate()
+            process.wait(timeout=60)
     events = read_flows(
         settings.kafka_bootstrap, settings.schema_registry_url, start, set(report.correlation_ids)
     )
@@ -66,6 +72,8 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     console.print(f"wall time         {elapsed:.1f} s (commands + relay to Kafka)")
     console.rule("events on Kafka for this day (decoded with a stock AvroDeserializer)")
     console.print("\n".join(format_counts(counts, topics.events)))
+    console.rule("critical value calls (the critical worker: notify, escalate on the timers)")
+    console.print("\n".join(critical_demo.critical_lines(events, settings)))
     console.rule(f"the contract of every {topics.namespace}.* event topic, all days")
     audit = audit_topics(settings.kafka_bootstrap, settings.schema_registry_url, topics)
     console.print("\n".join(audit.lines()))
@@ -73,9 +81,13 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
         raise typer.Exit(1)
 
 
-def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayReport:
+def _simulate(
+    settings: Settings, patients: int, seed: int, org: str, *, notified: bool = False
+) -> DayReport:
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
+    from infra.db.engine import make_engine
+    from infra.simulation.clinicians import NotifiedCalls
     from infra.simulation.day import run_day
 
     # One log line per command would bury the progress bar; warnings and errors still show.
@@ -98,6 +110,10 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
             seed=seed,
             today=date.today(),
             on_visit=lambda _n: progress.advance(task),
+            # people answer once the critical worker has notified them (else: a phone call)
+            calls=NotifiedCalls(bus.handle, make_engine(settings.database_url), seed=seed)
+            if notified
+            else None,
         )
 
 
