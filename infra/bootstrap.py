@@ -167,7 +167,7 @@ def build_criticals(
         **consumer_overrides,
     )
     notifier = Notifier(
-        sessions,
+        engine,
         bus.handle,
         lambda: channels(settings),
         listen_conninfo=libpq_url(settings.database_url),
