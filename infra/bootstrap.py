@@ -108,10 +108,13 @@ PROCESSORS: dict[str, Callable[[Catalog], Processor]] = {
 }
 
 
-def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = None) -> Runner:
+def build_runner(settings: Settings, name: str) -> Runner:
+    """What ``lis worker NAME`` runs: a worker of ``RUNNERS``, or processor ``name``."""
+    return RUNNERS[name](settings) if name in RUNNERS else build_worker(settings, name)
+
+
+def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = None) -> ConsumerBase:
     """The consumer that runs processor ``name``: its commands go through the bus."""
-    if name in RUNNERS:
-        return RUNNERS[name](settings)
     catalog = catalog or load_catalog()
     engine = make_engine(settings.database_url)
     bus = bootstrap(settings, engine=engine, catalog=catalog)

@@ -20,9 +20,10 @@ from domains.patient.commands import RegisterPatient
 from domains.sample.commands import CollectSample, ReceiveSample
 from domains.sample.model import Sample
 from domains.shared.bus import MessageBus
-from infra.bootstrap import build_relay, build_worker
+from infra.bootstrap import PROCESSORS, build_relay, build_worker
 from infra.config.settings import Settings
 from producers.relay import Relay
+from tests.integration.kafka_groups import commit_at_end
 from tests.integration.producers.test_relay import consume_all
 
 pytestmark = pytest.mark.integration
@@ -33,6 +34,10 @@ ORG = "org-routing"
 def running(settings: Settings) -> Iterator[Callable[[str], ConsumerBase]]:
     """Start processors on threads (stopped and joined afterwards); relay on a thread too."""
     started: list[tuple[ConsumerBase | Relay, threading.Thread]] = []
+
+    # this test's database is fresh: its workers skip what earlier tests left on the topics
+    for name in PROCESSORS:
+        commit_at_end(settings, settings.topics().group(name), settings.topics().events)
 
     def start(name: str) -> ConsumerBase:
         worker = build_worker(settings, name)

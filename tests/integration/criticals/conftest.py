@@ -21,10 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
-from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 
-from consumers.flow_reader import watermarks
 from domains.order.commands import ConfirmOrder, PlaceOrder
 from domains.patient.commands import RegisterPatient
 from domains.result.commands import EnterResult
@@ -35,10 +33,11 @@ from infra.cli.directory import load_file
 from infra.config.settings import REPO_ROOT, Settings
 from infra.runners import Together
 from producers.relay import Relay
+from tests.integration.kafka_groups import commit_at_end
 
 ORG = "org-crit"
 POTASSIUM = "2823-3"
-DIRECTORY = {
+DIRECTORY: dict[str, Any] = {
     "organization": ORG,
     "providers": [
         {"id": "dr-rao", "name": "Dr. A. Rao", "role": "clinician",
@@ -163,20 +162,9 @@ def running() -> Iterator[Callable[[Any], Any]]:
 
 
 def group_at_end(settings: Settings) -> str:
-    """A consumer group of this test's own, its offsets at the topics' current end: each test
-    has a fresh database, so it must not re-apply the events earlier tests left on the shared
-    topics (and must not miss its own while the group is still joining)."""
+    """A consumer group of this test's own, its offsets at the result topic's end."""
     group = f"{settings.topics().group('criticals')}.{uuid.uuid4().hex[:8]}"
-    topic = settings.topics().for_aggregate("Result")
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group})
-    try:
-        ends = [
-            TopicPartition(t.topic, t.partition, t.offset)
-            for t in watermarks(settings.kafka_bootstrap, [topic])
-        ]
-        consumer.commit(offsets=ends, asynchronous=False)
-    finally:
-        consumer.close()
+    commit_at_end(settings, group, [settings.topics().for_aggregate("Result")])
     return group
 
 
@@ -184,7 +172,8 @@ def start_loop(
     settings: Settings, running: Callable[[Any], Any], group: str | None = None
 ) -> tuple[MessageBus, Together, Relay]:
     relay = running(build_relay(settings, 500))
-    loop = running(build_criticals(settings, **{"group.id": group or group_at_end(settings)}))
+    overrides: dict[str, Any] = {"group.id": group or group_at_end(settings)}
+    loop = running(build_criticals(settings, **overrides))
     return bootstrap(settings), loop, relay
 
 

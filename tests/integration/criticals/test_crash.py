@@ -89,16 +89,22 @@ def test_kill_9_mid_stream_loses_no_notification_and_sends_none_twice_nor_fires_
     worker = Worker(settings, group_at_end(settings), tmp_path / "worker.log")
     worker.start()
     made: list[dict[str, Any]] = []
-    producer = threading.Thread(
-        target=lambda: made.extend(critical_result(bus, n=n) for n in range(CRITICALS))
-    )
+
+    def make_criticals() -> None:
+        made.extend(critical_result(bus, n=n) for n in range(CRITICALS))
+
+    producer = threading.Thread(target=make_criticals)
     try:
         producer.start()
         at_kills = []
         # mid-stream for sure: once the first emails are out, once the detections are (the
         # timers start firing), once the first escalations are out
         for threshold in (3, CRITICALS, 2 * CRITICALS):
-            wait_for(lambda t=threshold: len(smtp.messages()) >= t, seconds=120)
+
+            def reached(t: int = threshold) -> bool:
+                return len(smtp.messages()) >= t
+
+            wait_for(reached, seconds=120)
             worker.crash()
             at_kills.append(len(smtp.messages()))
             worker.start()

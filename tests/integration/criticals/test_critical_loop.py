@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from consumers.flow_reader import read_flows, watermarks
-from domains.result.commands import AcknowledgeCriticalValue
+from domains.result.commands import AcknowledgeCriticalValue, AmendResult
 from infra.config.settings import Settings
 from tests.integration.criticals.conftest import (
     CLINICIAN,
@@ -203,3 +203,31 @@ def test_a_failed_send_is_retried_with_backoff_and_every_attempt_is_recorded(
     assert times[1] > times[0]
     versions = [r["metadata"]["aggregate_version"] for r in [*failures, sent]]
     assert versions == list(range(1, len(versions) + 1))
+
+
+def test_an_amendment_that_supersedes_the_episode_stops_its_clock(
+    on_stack: Settings, tmp_path: Path, smtp: SmtpServer, running: Callable[[Any], Any]
+) -> None:
+    settings = critical_settings(on_stack, tmp_path, smtp.port, sla_seconds=SLA)
+    bus, _loop, _relay = start_loop(settings, running)
+    result = critical_result(bus)
+    [critical_id] = result["critical_ids"]
+    wait_for(smtp.messages, what="the clinician's email")
+
+    bus.handle(
+        AmendResult(
+            organization_id=ORG, user_id="tech2", result_id=result["result_id"],
+            value_text="4.4", unit="mmol/L", reason="haemolysed sample re-run",
+        )
+    )  # fmt: skip
+    cancelled = wait_for(
+        lambda: rows(
+            settings.database_url,
+            "SELECT outcome FROM timers WHERE subject_id = :c AND status = 'cancelled'",
+            c=critical_id,
+        ),
+        what="the timer cancelled",
+    )
+    assert cancelled[0].outcome == "superseded by amendment 1"
+    time.sleep(SLA + 1.5)  # past the SLA: nobody else is called about a value that is gone
+    assert len(smtp.messages()) == 1

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
+from consumers.base import ConsumerBase
 from infra.config.settings import Settings
 from tests.integration.criticals.conftest import (
     CLINICIAN,
@@ -58,4 +59,5 @@ def test_poison_on_the_result_topic_is_dead_lettered_with_its_cause_and_later_cr
     assert "not Confluent-framed Avro" in reasons[1]
     assert "is not in the registry" in reasons[0]
     consumer = loop.runners[0]
+    assert isinstance(consumer, ConsumerBase)
     assert consumer.dead_lettered == 2

@@ -55,7 +55,7 @@ def test_an_email_lands_in_the_maildir_under_the_queue_id_the_server_answered(
     finally:
         channel.close()
     box = mailbox.Maildir(maildir, create=False)
-    assert sorted(box.keys()) == sorted(r.provider_message_id for r in receipts)
+    assert sorted(box.keys()) == sorted(str(r.provider_message_id) for r in receipts)
     stored = box.get_message(str(receipts[0].provider_message_id))
     assert stored["Message-ID"] == "<m-1@lis.local>"
     assert stored["To"] == '"Dr. A. Rao" <a.rao@wards.test.lis>'

@@ -88,7 +88,12 @@ def timer(tier: int) -> Timer:
 
 def test_a_fired_timer_escalates_one_tier_up_with_an_id_derived_from_the_timer() -> None:
     sent: list[Command] = []
-    outcome = escalate(lambda c: sent.append(c) or {})(timer(0))
+
+    def send(command: Command) -> dict[str, Any]:
+        sent.append(command)
+        return {}
+
+    outcome = escalate(send)(timer(0))
     [command] = sent
     assert isinstance(command, EscalateCriticalValue)
     assert (command.tier, command.critical_id, command.result_id) == (1, "crit-1", "res-1")
