@@ -72,6 +72,8 @@ class CriticalBench:
     to_consumer: list[float] = field(default_factory=list)  # produced -> consumer txn start
     to_sent: list[float] = field(default_factory=list)  # consumer txn start -> outcome commit
     raw_smtp: list[float] = field(default_factory=list)  # raw send start -> email file
+    cpu_s: dict[str, float] = field(default_factory=dict)  # per process, start to stop
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the machine's, at the end
 
     def summary(self) -> str:
         p99 = percentiles(self.latency)["p99"]
@@ -89,6 +91,9 @@ class CriticalBench:
                 f"  raw SMTP send   {_ms(percentiles(self.raw_smtp))}  (same server, same size)",
                 f"target p99 <= 500 ms: {'met' if p99 <= 0.5 else 'MISSED'} "
                 f"(p99 {p99 * 1000:.0f} ms)",
+                "CPU seconds (whole run, incl. start-up): "
+                + ", ".join(f"{name} {cpu:.1f}" for name, cpu in self.cpu_s.items())
+                + f"; load average {self.load[0]:.1f} on {os.cpu_count()} cores",
             ]
         )
 
@@ -103,14 +108,15 @@ def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBen
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     url = make_url(settings.database_url).set(database=db_name)
     database_url = url.render_as_string(hide_password=False)
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    result = CriticalBench(criticals, rate)
     try:
         upgrade(database_url)
         ensure_topics(settings.kafka_bootstrap, settings.topics())
         port = _free_port()
         maildir = work / "mail"
-        processes.append(_spawn(work, "smtp", "-m", "infra.stack.maildir_smtpd", "--port",
-                                str(port), "--maildir", str(maildir)))  # fmt: skip
+        processes["smtp"] = _spawn(work, "smtp", "-m", "infra.stack.maildir_smtpd", "--port",
+                                   str(port), "--maildir", str(maildir))  # fmt: skip
         _wait_for_port(port)
         bench = _settings(settings, work, database_url, port)
         from infra.bootstrap import bootstrap
@@ -122,12 +128,11 @@ def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBen
         samples = [_received_sample(bus, n) for n in range(criticals + 5)]
         env = _env(bench)
         lis = str(Path(sys.executable).with_name("lis"))
-        processes.append(_spawn(work, "relay", lis, "relay", env=env, python=False))
+        processes["relay"] = _spawn(work, "relay", lis, "relay", env=env, python=False)
         overrides = json.dumps({"group.id": _group_at_end(bench)})
-        processes.append(
-            _spawn(work, "worker", "-m", "infra.bench.critical", "worker", overrides, env=env)
+        processes["critical worker"] = _spawn(
+            work, "worker", "-m", "infra.bench.critical", "worker", overrides, env=env
         )
-        result = CriticalBench(criticals, rate)
         for sample in samples[:5]:  # warm-up: the worker has joined and everything is hot
             _enter(bus, sample)
         _wait_for_mail(maildir, 5, timeout=120)
@@ -149,9 +154,13 @@ def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBen
         result.raw_smtp = _raw_smtp(port, maildir, criticals)
         return result
     finally:
-        for process in reversed(processes):
+        result.load = os.getloadavg()
+        for name, process in reversed(processes.items()):
             process.terminate()
-            process.wait(timeout=60)
+            # wait4: the process's CPU time, with that of its children (the relay's workers)
+            _, _, usage = os.wait4(process.pid, 0)
+            process.returncode = 0
+            result.cpu_s[name] = usage.ru_utime + usage.ru_stime
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         admin.dispose()
