@@ -112,13 +112,13 @@ def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBen
     result = CriticalBench(criticals, rate)
     try:
         upgrade(database_url)
-        ensure_topics(settings.kafka_bootstrap, settings.topics())
         port = _free_port()
         maildir = work / "mail"
         processes["smtp"] = _spawn(work, "smtp", "-m", "infra.stack.maildir_smtpd", "--port",
                                    str(port), "--maildir", str(maildir))  # fmt: skip
         _wait_for_port(port)
         bench = _settings(settings, work, database_url, port)
+        ensure_topics(bench.kafka_bootstrap, bench.topics())
         from infra.bootstrap import bootstrap
         from infra.cli.directory import load_file
 
@@ -169,9 +169,12 @@ def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBen
 def _settings(settings: Settings, work: Path, database_url: str, port: int) -> Settings:
     policy = work / "policy.yaml"  # an hour: no escalation inside the bench
     policy.write_text(yaml.safe_dump({"default": {"critical_ack_sla_seconds": 3600}}))
+    # topics of its own (``<namespace>-bench``): its hundreds of criticals must not become a
+    # backlog for the namespace's real critical worker (and its demo) to call about
     return settings.model_copy(
         update={"database_url": database_url, "smtp_url": f"smtp://127.0.0.1:{port}",
-                "lab_policy_file": policy, "log_level": "WARNING"}
+                "lab_policy_file": policy, "log_level": "WARNING",
+                "topic_namespace": f"{settings.topic_namespace}-bench"}
     )  # fmt: skip
 
 
