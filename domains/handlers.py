@@ -9,6 +9,9 @@ from __future__ import annotations
 from functools import partial
 
 from domains.catalog.model import Catalog
+from domains.notification import commands as notification_cmd
+from domains.notification import handlers as notification
+from domains.notification.model import Notification
 from domains.order import commands as order_cmd
 from domains.order import handlers as order
 from domains.order.model import Order
@@ -107,9 +110,11 @@ def command_handlers(
         payment_cmd.RecordPaymentFailure: partial(payment.record_payment_failure, clock=clock),
         payment_cmd.RefundPayment: partial(payment.refund_payment, clock=clock),
         payment_cmd.CancelInvoice: partial(payment.cancel_invoice, clock=clock),
+        notification_cmd.RecordNotificationSent: notification.record_notification_sent,
+        notification_cmd.RecordNotificationFailed: notification.record_notification_failed,
     }
 
 
 def aggregate_classes() -> tuple[type[Aggregate], ...]:
     """Every aggregate the repositories must persist (one table each, or one generic table)."""
-    return (Patient, Order, Sample, Result, Report, Payment)
+    return (Patient, Order, Sample, Result, Report, Payment, Notification)

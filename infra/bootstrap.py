@@ -9,18 +9,22 @@ through the same ``domains.handlers.command_handlers``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
 
 from consumers.base import ConsumerBase, Handler
-from consumers.processors import routing
+from consumers.processors import criticals, routing
 from consumers.processors.base import Processor, ProcessorHandler
+from consumers.processors.notifications import Notifier
+from consumers.processors.timers import TimerWorker
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
+from domains.notification.ports import Channel
 from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock, SystemClock
+from domains.shared.policy import PolicySource
 from infra.config.logging import configure_logging
 from infra.config.policies import load_policies
 from infra.config.settings import Settings, get_settings
@@ -35,8 +39,12 @@ from infra.hl7 import delivery
 from infra.hl7.inbound import Hl7Inbound, Services
 from infra.hl7.routes import MESSAGE_HANDLERS
 from infra.hl7.store import InterfaceStore
+from infra.notify.http_gateway import HttpGatewayChannel
+from infra.notify.smtp import SmtpChannel
+from infra.runners import Runner, Together
+from infra.stack.common import host_port
 from producers.kafka_config import producer_config
-from producers.relay import Relay
+from producers.relay import Relay, libpq_url
 from producers.topics import Topics
 from schemas.avro_codec import encode
 from schemas.decoder import RegistryDecoder
@@ -122,6 +130,11 @@ SIDE_EFFECTS: dict[str, Callable[[Topics, Clock], Handler]] = {
     delivery.NAME: delivery.ResultIntents,
     documents.NAME: documents.FhirDocuments,
 }
+
+
+def build_runner(settings: Settings, name: str) -> Runner:
+    """What ``lis worker NAME`` runs: a worker of ``RUNNERS``, or processor ``name``."""
+    return RUNNERS[name](settings) if name in RUNNERS else build_worker(settings, name)
 
 
 def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = None) -> ConsumerBase:
@@ -227,3 +240,64 @@ def build_api(
             db_threads=db_threads,
         )
     )
+
+
+def channels(settings: Settings) -> dict[str, Channel]:
+    """The channels this deployment sends on: email always; SMS and WhatsApp when a gateway
+    endpoint is configured. A fresh set per caller (an SMTP session is one thread's)."""
+    host, port = host_port(settings.smtp_url, 1025)
+    token = settings.gateway_token.get_secret_value() if settings.gateway_token else None
+    found: dict[str, Channel] = {"email": SmtpChannel(host, port, settings.mail_from)}
+    for name, url in (
+        ("sms", settings.sms_gateway_url),
+        ("whatsapp", settings.whatsapp_gateway_url),
+    ):
+        if url:
+            found[name] = HttpGatewayChannel(name, url, token=token)
+    return found
+
+
+def build_criticals(
+    settings: Settings,
+    *,
+    policies: PolicySource | None = None,
+    clock: Clock | None = None,
+    poll_interval: float = 0.25,
+    **consumer_overrides: Any,
+) -> Together:
+    """The critical value loop in one worker: its consumer (result events: notify, start and
+    cancel timers), the notifier (send, retry, record) and the timer worker (escalate)."""
+    engine = make_engine(settings.database_url)
+    bus = bootstrap(settings, engine=engine, clock=clock)
+    sessions = make_session_factory(engine)
+    clock = clock or SystemClock()
+    policies = policies or load_policies(settings.lab_policy_file)
+    handler = criticals.CriticalsHandler(
+        settings.topics(), policies, set(channels(settings)), clock.now
+    )
+    consumer = ConsumerBase(
+        handler,
+        bootstrap=settings.kafka_bootstrap,
+        topics=settings.topics(),
+        session_factory=sessions,
+        decoder=RegistryDecoder(settings.schema_registry_url),
+        **consumer_overrides,
+    )
+    notifier = Notifier(
+        engine,
+        bus.handle,
+        lambda: channels(settings),
+        listen_conninfo=libpq_url(settings.database_url),
+        senders=settings.notify_senders,
+        max_attempts=settings.notify_max_attempts,
+        retry_seconds=settings.notify_retry_seconds,
+    )
+    fire = {criticals.TIMER_KIND: criticals.escalate(bus.handle)}
+    timer_worker = TimerWorker(sessions, fire, poll_interval=poll_interval)
+    return Together(criticals.NAME, [consumer, notifier, timer_worker])
+
+
+# Workers that are more than a command-issuing processor (side effects, several loops).
+RUNNERS: dict[str, Callable[[Settings], Runner]] = {
+    criticals.NAME: build_criticals,
+}

@@ -24,11 +24,11 @@ _spawn = multiprocessing.get_context("spawn")  # never fork a process holding so
 
 def run_worker(settings: Settings, name: str) -> None:
     """One processor in this process, until SIGTERM/SIGINT."""
-    from infra.bootstrap import build_worker
+    from infra.bootstrap import build_runner
     from infra.config.logging import configure_logging
 
     configure_logging(settings.log_level)  # a spawned process starts unconfigured
-    build_worker(settings, name).run()
+    build_runner(settings, name).run()
 
 
 def supervise(settings: Settings, names: list[str], restart_after: float = 5.0) -> None:

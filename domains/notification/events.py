@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from domains.shared.messages import Event
 
@@ -23,6 +24,11 @@ class NotificationSent(Event):
     order_id: str | None = None
     patient_id: str | None = None
     tier: int | None = None  # escalation tier for critical value calls
+    attempt: int | None = None  # 1 for the first try; a retry after a failed send is 2, ...
+    # the channel provider's own id (SMTP queue id, gateway message id), for its delivery log
+    provider_message_id: str | None = None
+    message_id: str | None = None  # the email's Message-ID (deterministic per attempt)
+    result_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,3 +49,6 @@ class NotificationFailed(Event):
     order_id: str | None = None
     patient_id: str | None = None
     tier: int | None = None
+    result_id: str | None = None
+    will_retry: bool | None = None  # False: attempts are used up (or the failure is permanent)
+    next_attempt_at: datetime | None = None

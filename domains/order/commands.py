@@ -19,6 +19,9 @@ class PlaceOrder(Command):
     # mobile or email, for critical calls; personal data, so not in the repr
     ordering_clinician_contact: str | None = field(default=None, repr=False)
     clinical_notes: str | None = None
+    # the provider directory's id of the ordering clinician: critical value calls find their
+    # contact details there (never on Kafka); the name and contact above stay as given
+    ordering_provider_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,6 +34,7 @@ class OrderCreated(Event):
     catalog_version: str
     ordering_clinician_contact_masked: str | None = None
     clinical_notes: str | None = None
+    ordering_provider_id: str | None = None  # the provider directory's id of the clinician
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,6 +32,7 @@ def place_order(cmd: PlaceOrder, uow: AbstractUnitOfWork, *, catalog: Catalog) -
         clinician_contact=cmd.ordering_clinician_contact,
         catalog_version=catalog.version,
         clinical_notes=cmd.clinical_notes,
+        provider_id=cmd.ordering_provider_id,
     )
     orders.add(order)
     return {"order_id": order.id, "placer_order_number": placer, "created": True}

@@ -66,6 +66,7 @@ class Order(Aggregate):
         cancel_reason: str | None = None,
         status: str = "created",
         version: int = 0,
+        provider_id: str | None = None,
     ) -> None:
         super().__init__(id=id, organization_id=organization_id, status=status, version=version)
         self.patient_id = patient_id
@@ -78,6 +79,7 @@ class Order(Aggregate):
         self.catalog_version = catalog_version
         self.clinical_notes = clinical_notes
         self.cancel_reason = cancel_reason
+        self.provider_id = provider_id  # the ordering clinician in the provider directory
 
     @classmethod
     def place(
@@ -92,6 +94,7 @@ class Order(Aggregate):
         clinician_contact: str | None,
         catalog_version: str,
         clinical_notes: str | None = None,
+        provider_id: str | None = None,
     ) -> Order:
         if priority not in PRIORITIES:
             raise InvalidInput("priority", f"must be one of {', '.join(PRIORITIES)}")
@@ -107,6 +110,9 @@ class Order(Aggregate):
             if clinician_contact
             else None
         )
+        provider = provider_id.strip() if provider_id else None
+        if provider is not None and not 0 < len(provider) <= 64:
+            raise InvalidInput("ordering_provider_id", "must be 1 to 64 characters")
         if patient.is_deleted:
             raise Conflict(f"patient {patient.mrn} is deleted and cannot be ordered for")
         order = cls(
@@ -121,6 +127,7 @@ class Order(Aggregate):
             clinician_contact=contact,
             catalog_version=catalog_version,
             clinical_notes=clinical_notes,
+            provider_id=provider,
         )
         order._record(
             OrderCreated(
@@ -134,6 +141,7 @@ class Order(Aggregate):
                 catalog_version=catalog_version,
                 clinical_notes=clinical_notes,
                 ordering_clinician_contact_masked=mask_contact(contact) if contact else None,
+                ordering_provider_id=provider,
             )
         )
         return order
@@ -274,6 +282,7 @@ class Order(Aggregate):
             "catalog_version": self.catalog_version,
             "clinical_notes": self.clinical_notes,
             "cancel_reason": self.cancel_reason,
+            "provider_id": self.provider_id,
         }
 
     @classmethod

@@ -131,6 +131,13 @@ class CriticalValueDetected(Event):
     value: float | None = None
     critical_low: float | None = None
     critical_high: float | None = None
+    # what the critical value notifier needs, so it never reads another domain's tables
+    # (contact details stay in the processors' provider directory, never on Kafka)
+    ordering_provider_id: str | None = None
+    ordering_clinician_name: str | None = None
+    placer_order_number: str | None = None
+    mrn: str | None = None
+    collected_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

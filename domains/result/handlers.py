@@ -51,6 +51,11 @@ def enter_result(
         patient_date_of_birth=patient.demographics.date_of_birth,
         # age at collection is counted in the lab's calendar, not UTC's
         collected_on=local_date(sample.collected_at, policies.policy_for(cmd.organization_id).zone),
+        ordering_provider_id=order.provider_id,
+        ordering_clinician_name=order.clinician_name,
+        placer_order_number=order.placer_order_number,
+        mrn=order.mrn,
+        collected_at=sample.collected_at,
     )
     result = Result.enter(
         id=new_id(),

@@ -30,6 +30,13 @@ class ResultContext:
     patient_sex: str
     patient_date_of_birth: date = field(repr=False)  # PHI: not in reprs and logs
     collected_on: date
+    # for the critical value call (CRITICAL_VALUE_DETECTED carries them to the notifier);
+    # absent from results entered before they were recorded
+    ordering_provider_id: str | None = None
+    ordering_clinician_name: str | None = None
+    placer_order_number: str | None = None
+    mrn: str | None = None
+    collected_at: datetime | None = None
 
 
 class Result(ResultCorrections):
@@ -393,8 +400,13 @@ class Result(ResultCorrections):
                 priority=c.priority,
                 detected_at=now,
                 value=r.value,
-                critical_low=self.interpretation.critical_low,
-                critical_high=self.interpretation.critical_high,
+                critical_low=interpretation.critical_low,
+                critical_high=interpretation.critical_high,
+                ordering_provider_id=c.ordering_provider_id,
+                ordering_clinician_name=c.ordering_clinician_name,
+                placer_order_number=c.placer_order_number,
+                mrn=c.mrn,
+                collected_at=c.collected_at,
             )
         )
 
@@ -414,7 +426,7 @@ class Result(ResultCorrections):
     def snapshot(self) -> dict[str, Any]:
         context = {
             k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self.context).items()
-        }
+        }  # (a datetime is a date too)
         return {
             "id": self.id,
             "organization_id": self.organization_id,
@@ -446,8 +458,10 @@ class Result(ResultCorrections):
         )  # fmt: skip
         dates = ("patient_date_of_birth", "collected_on")
         context: dict[str, Any] = {
-            f: date.fromisoformat(s[f]) if f in dates else s[f] for f in _fields(ResultContext)
+            f: date.fromisoformat(s[f]) if f in dates else s.get(f) for f in _fields(ResultContext)
         }
+        if context["collected_at"] is not None:
+            context["collected_at"] = datetime.fromisoformat(context["collected_at"])
         result.context = ResultContext(**context)
         result.loinc_code, result.test_name = s["loinc_code"], s["test_name"]
         result.catalog_version, result.entered_by = s["catalog_version"], s["entered_by"]

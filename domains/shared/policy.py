@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -32,6 +33,13 @@ class LabPolicy:
     # billing must never hold back a specimen; STAT orders are collected regardless.
     collection_requires_payment: bool = False
 
+    # -- issue 8: critical values -----------------------------------------------------------
+    # How long each person called has to read the value back before the next tier (lab
+    # supervisor, then on-call pathologist) is notified. 15 minutes unless the lab says
+    # otherwise; per priority where it differs ({"stat": 300}). The demo uses seconds.
+    critical_ack_sla_seconds: float = 900.0
+    critical_ack_sla_seconds_by_priority: dict[str, float] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.time_zone)
@@ -39,10 +47,26 @@ class LabPolicy:
             raise ValueError(
                 f"time_zone: {self.time_zone!r} is not an IANA time zone (e.g. Asia/Kolkata)"
             ) from None
+        slas = {
+            "critical_ack_sla_seconds": self.critical_ack_sla_seconds,
+            **{
+                f"critical_ack_sla_seconds_by_priority.{priority}": seconds
+                for priority, seconds in self.critical_ack_sla_seconds_by_priority.items()
+            },
+        }
+        for key, seconds in slas.items():
+            if not seconds > 0:  # also refuses NaN
+                raise ValueError(f"{key}: must be more than 0 seconds")
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    def critical_ack_sla(self, priority: str) -> timedelta:
+        seconds = self.critical_ack_sla_seconds_by_priority.get(
+            priority, self.critical_ack_sla_seconds
+        )
+        return timedelta(seconds=seconds)
 
 
 class PolicySource(abc.ABC):

@@ -12,6 +12,7 @@ from infra.cli import (
     api,
     bench,
     db,
+    directory,
     hl7,
     relay,
     replay,
@@ -39,6 +40,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(hl7.app, name="hl7")
 app.command("serve")(api.serve)
 app.add_typer(api.app, name="api")
+app.add_typer(directory.app, name="directory")
 
 
 @app.callback()

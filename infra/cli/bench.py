@@ -72,3 +72,21 @@ def replay(
     from infra.bench.replay import run_bench
 
     typer.echo(run_bench(get_settings(), events=events, workers=workers, runs=runs).summary())
+
+
+@app.command("critical")
+def critical(
+    criticals: Annotated[int, typer.Option(min=20, help="Critical values to time.")] = 200,
+    rate: Annotated[float, typer.Option(help="Entered per second (paced).")] = 10.0,
+) -> None:
+    """Critical loop latency: result committed -> email in the Maildir (p50/p95/p99), beside
+    a raw SMTP send to the same server."""
+    import logging
+
+    import structlog
+
+    from infra.bench.critical import run_bench
+
+    # one log line per command would bury the numbers; warnings and errors still show
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    typer.echo(run_bench(get_settings(), criticals=criticals, rate=rate).summary())

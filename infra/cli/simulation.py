@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, cast
 
 import structlog
 import typer
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import create_engine, text
 
+from domains.shared.bus import MessageBus
 from infra.config.settings import Settings, get_settings
 from infra.simulation.api_runner import api_for_simulation
 from infra.simulation.context import Send
@@ -54,11 +55,12 @@ def demo(
     from consumers.topic_audit import audit_topics
     from infra.bootstrap import schema_ids
     from infra.db.migrate import upgrade
+    from infra.simulation import critical_demo
     from infra.simulation.interop_demo import interfaces_running, print_exchanges
     from infra.simulation.summary import count_events, format_counts
     from producers.topics import ensure_topics
 
-    settings = get_settings()
+    settings = critical_demo.demo_settings(get_settings())
     topics = settings.topics()
     upgrade(settings.database_url)
     ensure_topics(settings.kafka_bootstrap, topics)
@@ -66,19 +68,24 @@ def demo(
     console.print(f"schemas registered: {len(subjects)} subjects (FULL_TRANSITIVE)")
     start = watermarks(settings.kafka_bootstrap, topics.events)
     relay = _start_relay(settings)
+    critical_demo.load_directory(settings, org)
+    criticals = critical_demo.start_critical_worker(settings)
+    if not critical_demo.wait_until_consuming(settings):
+        console.print("the critical worker is not consuming yet; see logs/criticals.log")
     try:
         with (
             api_for_simulation(settings, org) as send,
             interfaces_running(settings, org, mllp_port, console) as interfaces,
         ):
             began = time.monotonic()
-            report = _simulate(settings, patients, seed, org, interfaces, send=send)
+            report = _simulate(settings, patients, seed, org, interfaces, send=send, notified=True)
             _wait_for_empty_outbox(settings, relay)
             elapsed = time.monotonic() - began
             print_exchanges(console, interfaces, settings, org)
     finally:
-        relay.terminate()
-        relay.wait(timeout=30)
+        for process in (criticals, relay):
+            process.terminate()
+            process.wait(timeout=60)
     flows = {*report.correlation_ids, *interfaces.correlation_ids}  # visits and HL7 messages
     events = read_flows(settings.kafka_bootstrap, settings.schema_registry_url, start, flows)
     counts = count_events(events)
@@ -88,6 +95,8 @@ def demo(
     console.print("\n".join(summary_lines(events, send, settings.api_url, org)))
     console.rule("events on Kafka for this day (decoded with a stock AvroDeserializer)")
     console.print("\n".join(format_counts(counts, topics.events)))
+    console.rule("critical value calls (the critical worker: notify, escalate on the timers)")
+    console.print("\n".join(critical_demo.critical_lines(events, settings)))
     console.rule(f"the contract of every {topics.namespace}.* event topic, all days")
     audit = audit_topics(settings.kafka_bootstrap, settings.schema_registry_url, topics)
     console.print("\n".join(audit.lines()))
@@ -102,15 +111,20 @@ def _simulate(
     org: str,
     interfaces: object = None,
     send: Send | None = None,
+    *,
+    notified: bool = False,
 ) -> DayReport:
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
+    from infra.db.engine import make_engine
+    from infra.simulation.clinicians import NotifiedCalls
     from infra.simulation.day import run_day
 
     # One log line per command would bury the progress bar; warnings and errors still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     catalog = load_catalog()
     bus = bootstrap(settings, catalog=catalog) if send is None else None
+    sender = send if send is not None else cast(MessageBus, bus).handle
     columns = (
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -129,6 +143,10 @@ def _simulate(
             on_visit=lambda _n: progress.advance(task),
             interfaces=interfaces,
             send=send,
+            # people answer once the critical worker has notified them (else: a phone call)
+            calls=NotifiedCalls(sender, make_engine(settings.database_url), seed=seed)
+            if notified
+            else None,
         )
 
 

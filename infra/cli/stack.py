@@ -12,8 +12,9 @@ import typer
 from infra.config.settings import get_settings
 from infra.stack import services as stack
 from infra.stack.common import StackError
+from infra.stack.smtp_server import SmtpServer
 
-app = typer.Typer(no_args_is_help=True, help="Local stack: Postgres, Redis, Kafka, registry.")
+app = typer.Typer(no_args_is_help=True, help="Local stack: Postgres, Redis, Kafka, registry, SMTP.")
 
 
 def _say(line: str) -> None:
@@ -22,7 +23,7 @@ def _say(line: str) -> None:
 
 @app.command("up")
 def up() -> None:
-    """Install and start whatever is not answering; wait until all four services answer."""
+    """Install and start whatever is not answering; wait until all five services answer."""
     started = time.monotonic()
     try:
         stack.up(get_settings(), _say)
@@ -55,13 +56,17 @@ def status() -> None:
             f"{'healthy' if ok else 'DOWN':<8} {service.log_file}",
             fg=typer.colors.GREEN if ok else typer.colors.RED,
         )
+        if isinstance(service, SmtpServer):  # where the emails are, and how many
+            typer.echo(f"{'':<9} maildir {service.maildir} ({service.messages()} messages)")
     if unhealthy:
         raise typer.Exit(1)
 
 
 @app.command("logs")
 def logs(
-    service: Annotated[str | None, typer.Argument(help="postgres|redis|kafka|registry")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="postgres|redis|kafka|registry|smtp")
+    ] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="Lines to show per log.")] = 50,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep following.")] = False,
 ) -> None:

@@ -66,5 +66,5 @@ def _policy(path: Path, where: str, values: Any, base: LabPolicy) -> LabPolicy:
         problem = exc.errors()[0]
         key = ".".join(str(p) for p in problem["loc"])
         raise PolicyFileError(f"{path}: {where}.{key}: {problem['msg']}") from exc
-    except ValueError as exc:  # a value of the right type LabPolicy still refuses (time zone)
+    except ValueError as exc:  # a rule of LabPolicy itself (a time zone, an SLA of 0 s)
         raise PolicyFileError(f"{path}: {where}.{exc}") from exc

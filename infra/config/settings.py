@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     schema_registry_url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Critical value notifications: email over SMTP (the stack's Maildir server by default);
+    # SMS and WhatsApp through an HTTP gateway each, off unless an endpoint is set.
+    smtp_url: str = "smtp://127.0.0.1:1025"
+    mail_from: str = "LIS critical values <critical-values@lis.local>"
+    sms_gateway_url: str | None = None
+    whatsapp_gateway_url: str | None = None
+    gateway_token: SecretStr | None = None
+    notify_max_attempts: int = 5  # a send that keeps failing: then NOTIFICATION_FAILED, final
+    notify_retry_seconds: float = 5.0  # first retry after this; doubling, at most 5 minutes
+    notify_senders: int = 4  # sending threads per notifier process
 
     # Where `lis stack` keeps downloads, data and logs. Outside the checkout, so a fresh clone
     # reuses what an earlier run fetched.

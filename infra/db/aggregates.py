@@ -160,6 +160,12 @@ class PaymentRow(AggregateRow, Base):
     )
 
 
+class NotificationRow(AggregateRow, Base):
+    __tablename__ = "notifications"
+
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)  # e.g. the critical_id
+
+
 # The repository finds an aggregate's table by its ``aggregate_type``, so infra needs no import
 # of the domain model classes (and a test aggregate can borrow a table).
 TABLE_BY_AGGREGATE_TYPE: dict[str, Table] = {
@@ -171,6 +177,7 @@ TABLE_BY_AGGREGATE_TYPE: dict[str, Table] = {
         ("Result", ResultRow),
         ("Report", ReportRow),
         ("Payment", PaymentRow),
+        ("Notification", NotificationRow),
     )
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from domains.notification import commands as notification
 from domains.order import commands as order
 from domains.patient import commands as patient
 from domains.payment import commands as payment
@@ -121,3 +122,9 @@ ROUTES: tuple[CommandRoute, ...] = (
 )
 
 ROUTE_BY_COMMAND: dict[type[Command], CommandRoute] = {r.command: r for r in ROUTES}
+
+# Commands only the system issues, never a person: the notifier records what a channel said
+# about a send it made. Routing them would let anyone write a false delivery record.
+INTERNAL_COMMANDS: frozenset[type[Command]] = frozenset(
+    {notification.RecordNotificationSent, notification.RecordNotificationFailed}
+)

@@ -16,6 +16,7 @@ from typing import Any
 from domains.catalog.model import Catalog
 from domains.shared.ids import new_id
 from domains.shared.messages import Command
+from infra.simulation.clinicians import CriticalCalls, ImmediateCalls
 from infra.simulation.people import Staff
 from infra.simulation.plan import VisitPlan
 
@@ -43,8 +44,11 @@ class VisitContext:
         today: date,
         staff: Staff = Staff(),
         interfaces: Any = None,  # infra.simulation.interop.Interfaces: HL7 for some steps
+        calls: CriticalCalls | None = None,
     ) -> None:
         self.send_command, self.catalog, self.org, self.plan = send, catalog, org, plan
+        # who answers critical value calls (infra/simulation/clinicians.py)
+        self.calls = calls or ImmediateCalls(send)
         self.rng, self.today, self.staff = rng, today, staff
         self.outcome = VisitOutcome(correlation_id=new_id())
         self.result_codes: dict[str, str] = {}

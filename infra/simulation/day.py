@@ -12,6 +12,7 @@ from typing import Any
 from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
+from infra.simulation.clinicians import CallReport, CriticalCalls, ImmediateCalls
 from infra.simulation.context import Send
 from infra.simulation.journey import Visit
 from infra.simulation.people import synthetic_patient
@@ -27,6 +28,7 @@ class DayReport:
     rejections: int = 0
     stat_orders: int = 0
     correlation_ids: list[str] = field(default_factory=list)
+    calls: CallReport = field(default_factory=CallReport)
 
     def lines(self) -> list[str]:
         return [
@@ -51,6 +53,7 @@ def run_day(
     on_visit: Callable[[int], None] = lambda _n: None,
     interfaces: Any = None,  # infra.simulation.interop.Interfaces: orders/results over HL7
     send: Send | None = None,
+    calls: CriticalCalls | None = None,
 ) -> DayReport:
     """Drive ``patients`` visits; same seed, same day (the ids differ: they are random).
     Commands go to ``send`` when given (the HTTP API: ``infra.http.client``), else the bus."""
@@ -60,6 +63,7 @@ def run_day(
     rng = random.Random(seed)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders
     report = DayReport(organization_id=organization_id)
+    calls = calls or ImmediateCalls(send)
     for n in range(1, patients + 1):
         plan = plan_visit(
             rng,
@@ -72,7 +76,7 @@ def run_day(
             reject_rate=reject_rate,
         )
         outcome = Visit(
-            send, catalog, organization_id, plan, rng, today, interfaces=interfaces
+            send, catalog, organization_id, plan, rng, today, interfaces=interfaces, calls=calls
         ).run()
         report.visits += 1
         report.commands.update(outcome.commands)
@@ -81,4 +85,6 @@ def run_day(
         report.stat_orders += plan.priority == "stat"
         report.correlation_ids.append(outcome.correlation_id)
         on_visit(n)
+    report.calls = calls.finish()  # the calls still open: escalations take their SLAs
+    report.commands.update(report.calls.commands)
     return report

@@ -5,14 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domains.order.commands import CompleteOrder, ConfirmOrder, PlaceOrder
-from domains.result.commands import (
-    AcknowledgeCriticalValue,
-    EnterResult,
-    EscalateCriticalValue,
-    VerifyResult,
-)
+from domains.result.commands import EnterResult, VerifyResult
 from domains.sample.commands import CollectSample, ReceiveSample, RejectSample, RouteSample
 from infra.simulation import corrections, desk, payments
+from infra.simulation.clinicians import PROVIDER_IDS, Call
 from infra.simulation.context import VisitContext, VisitOutcome
 from infra.simulation.people import CLINICIANS
 from infra.simulation.plan import PANELS
@@ -28,6 +24,7 @@ class Visit(VisitContext):
     def run(self) -> VisitOutcome:
         p, s = self.plan.patient, self.staff
         loincs = sorted({code for panel in self.plan.panels for code in PANELS[panel]})
+        self.clinician = self.rng.choice(CLINICIANS)
         hl7 = self.interfaces
         if hl7 is not None and hl7.takes_order(self.rng.random()):  # OML^O21 over MLLP
             patient_id, order_id = hl7.place_order(self.org, p, self.plan, loincs)
@@ -50,8 +47,9 @@ class Visit(VisitContext):
             loinc_codes=loincs,
             placer_order_number=self.plan.placer_order_number,
             priority=self.plan.priority,
-            ordering_clinician_name=self.rng.choice(CLINICIANS),
+            ordering_clinician_name=self.clinician,
             ordering_clinician_contact="+919800000001",
+            ordering_provider_id=PROVIDER_IDS.get(self.clinician),
         )["order_id"]
         self.send(ConfirmOrder, s.desk, order_id=order_id)
         return self._from_collection(order_id, loincs)
@@ -141,26 +139,20 @@ class Visit(VisitContext):
                 value_text=value,
                 unit=test.unit or None,
             )
-        for _ in entered["critical_ids"]:
-            self._call_clinician(entered["result_id"])
+        for critical_id in entered["critical_ids"]:
+            self._call_clinician(entered["result_id"], critical_id)
         self.result_codes[str(entered["result_id"])] = code
         return str(entered["result_id"])
 
-    def _call_clinician(self, result_id: str) -> None:
+    def _call_clinician(self, result_id: str, critical_id: str) -> None:
+        """The read-back is a person's, once they have been reached (clinicians.py); escalating
+        an unanswered call is the critical worker's timers' job, not the simulation's."""
         self.outcome.criticals += 1
-        if self.plan.escalate_before_ack:
-            self.send(
-                EscalateCriticalValue,
-                "escalation.policy",
-                result_id=result_id,
-                tier=2,
-                reason="no acknowledgement within 15 minutes",
+        self.calls.call(
+            Call(
+                organization_id=self.org, correlation_id=self.outcome.correlation_id,
+                result_id=result_id, critical_id=critical_id,
+                called_by=self.staff.technologist, clinician=self.clinician,
+                leave_to_escalate=self.plan.escalate_before_ack,
             )
-        self.send(
-            AcknowledgeCriticalValue,
-            self.staff.technologist,
-            result_id=result_id,
-            acknowledged_by="Sr. Nurse J. Thomas (ward 4)",
-            called_by=self.staff.technologist,
-            read_back_confirmed=True,
-        )
+        )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Bring the four services up or down in dependency order, under one lock."""
+"""Bring the five services up or down in dependency order, under one lock."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from infra.stack.kafka_broker import Kafka
 from infra.stack.postgres import Postgres
 from infra.stack.redis_server import Redis
 from infra.stack.schema_registry import SchemaRegistry
+from infra.stack.smtp_server import SmtpServer
 
 Report = Callable[[str], None]
 
@@ -25,6 +26,7 @@ def all_services(settings: Settings) -> list[Service]:
         Redis(settings, paths),
         Kafka(settings, paths),
         SchemaRegistry(settings, paths),
+        SmtpServer(settings, paths),
     ]
 
 

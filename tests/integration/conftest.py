@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import smtplib
 import subprocess
 import sys
 import uuid
@@ -26,6 +27,7 @@ from infra.bootstrap import bootstrap
 from infra.config.settings import Settings, get_settings
 from infra.db.engine import make_engine
 from infra.db.migrate import upgrade
+from infra.stack.common import host_port
 from producers.topics import ensure_topics
 from tests.integration.containers import containerized_stack, docker_engine_available
 
@@ -52,6 +54,8 @@ def _stack_answers(settings: Settings) -> bool:
         AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=5)
         httpx.get(f"{settings.schema_registry_url}/subjects", timeout=5).raise_for_status()
         redis.Redis.from_url(settings.redis_url).ping()
+        with smtplib.SMTP(*host_port(settings.smtp_url, 1025), timeout=5) as smtp:
+            smtp.noop()
     except Exception:  # any failure means "bring the stack up"
         return False
     return _postgres_answers(settings)

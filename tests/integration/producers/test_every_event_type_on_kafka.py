@@ -43,6 +43,7 @@ def one_envelope_per_event_type(correlation_id: str) -> list[EventEnvelope]:
     @settings(
         max_examples=5,
         database=None,
+        deadline=None,  # drawing all event types is set-up, not the thing under test
         derandomize=True,
         phases=[Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -40,13 +40,18 @@ def test_status_reports_each_service_healthy_with_version_and_address(stack: Set
 
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    parsed = [_LINE.match(line) for line in lines]
+    # one line per service; indented lines are details (the SMTP server's Maildir)
+    parsed = [_LINE.match(line) for line in lines if not line.startswith(" ")]
     assert all(parsed), f"unexpected status lines:\n{done.stdout}"
     rows = {m["name"]: m for m in parsed if m is not None}
-    assert list(rows) == ["postgres", "redis", "kafka", "registry"]
+    assert list(rows) == ["postgres", "redis", "kafka", "registry", "smtp"]
     assert {m["health"] for m in rows.values()} == {"healthy"}
     db, redis = make_url(stack.database_url), urlsplit(stack.redis_url)
     assert rows["postgres"]["address"] == f"{db.host}:{db.port}"
     assert rows["redis"]["address"] == f"{redis.hostname}:{redis.port}"
     assert rows["kafka"]["address"] == stack.kafka_bootstrap
     assert rows["registry"]["address"] == stack.schema_registry_url
+    assert rows["smtp"]["address"] == urlsplit(stack.smtp_url).netloc
+    maildir = stack.stack_home / "data" / "mail"
+    details = [line.split() for line in lines if line.startswith(" ")]
+    assert ["maildir", str(maildir)] in [d[:2] for d in details], done.stdout

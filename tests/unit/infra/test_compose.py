@@ -29,7 +29,7 @@ def _host_ports(service: dict[str, Any]) -> set[int]:
     return {int(str(mapping).split(":")[-2]) for mapping in service.get("ports", [])}
 
 
-STACK = {"postgres", "redis", "kafka", "registry"}
+STACK = {"postgres", "redis", "kafka", "registry", "smtp"}
 APP = {"migrate", "topics", "relay", "demo"}
 
 
@@ -40,6 +40,10 @@ def test_the_four_stack_services_with_expected_images(compose: dict[str, Any]) -
     assert services["redis"]["image"].startswith("redis:7")
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["registry"]["image"].startswith("apicurio/apicurio-registry:3.")
+    # SMTP is the project's own Maildir server (aiosmtpd), so it runs from the project image
+    assert services["smtp"]["image"] == "lis:latest"
+    assert services["smtp"]["entrypoint"] == ["python", "-m", "infra.stack.maildir_smtpd"]
+    assert "--maildir" in services["smtp"]["command"]
 
 
 def test_host_ports_match_settings_defaults(compose: dict[str, Any], defaults: Settings) -> None:
@@ -51,6 +55,10 @@ def test_host_ports_match_settings_defaults(compose: dict[str, Any], defaults: S
     registry = urlsplit(defaults.schema_registry_url)
     assert _host_ports(services["registry"]) == {registry.port}
     assert str(services["registry"]["environment"]["QUARKUS_HTTP_PORT"]) == str(registry.port)
+    smtp_port = urlsplit(defaults.smtp_url).port
+    assert _host_ports(services["smtp"]) == {smtp_port}
+    command = services["smtp"]["command"]
+    assert command[command.index("--port") + 1] == str(smtp_port)
 
 
 def test_credentials_and_databases_match(compose: dict[str, Any], defaults: Settings) -> None:
@@ -84,6 +92,7 @@ def test_app_env_names_are_settings_fields(compose: dict[str, Any], defaults: Se
         "LIS_KAFKA_BOOTSTRAP",
         "LIS_SCHEMA_REGISTRY_URL",
         "LIS_REDIS_URL",
+        "LIS_SMTP_URL",
     }
     # Same credentials and paths as the defaults; only hosts differ inside the network.
     assert make_url(env["LIS_DATABASE_URL"]).set(host="127.0.0.1") == make_url(
@@ -93,6 +102,7 @@ def test_app_env_names_are_settings_fields(compose: dict[str, Any], defaults: Se
         urlsplit(env["LIS_SCHEMA_REGISTRY_URL"]).path == urlsplit(defaults.schema_registry_url).path
     )
     assert urlsplit(env["LIS_REDIS_URL"]).path == urlsplit(defaults.redis_url).path
+    assert urlsplit(env["LIS_SMTP_URL"]).port == urlsplit(defaults.smtp_url).port
 
 
 def test_the_registry_refuses_to_delete_schemas(compose: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ def test_an_organization_overrides_only_what_it_names(tmp_path: Path) -> None:
         ("default:\n  allow_self_verification: 'yes'\n", "default.allow_self_verification"),
         ("organisations: {}\n", "expected the keys"),
         ("organizations:\n  lab-1: [1]\n", "organizations.lab-1 must be a mapping"),
+        ("default:\n  critical_ack_sla_seconds: 0\n", "default.critical_ack_sla_seconds: must"),
     ],
 )
 def test_a_typo_or_a_wrong_type_is_refused_naming_the_place(

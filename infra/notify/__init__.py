@@ -1,0 +1,1 @@
+"""Channel adapters: email over SMTP, SMS and WhatsApp through an HTTP gateway."""
