@@ -111,6 +111,19 @@ def received(msg: Message, decoder: RegistryDecoder) -> Received:
     )
 
 
+def checked_event_id(message: Received) -> str:
+    """The payload's event id, refusing a message without one or whose header disagrees."""
+    event_id = message.event_id
+    if not event_id:
+        raise SerializationError("no metadata.event_id in the payload; cannot apply once")
+    header_id = message.headers.get("event_id")
+    if header_id is not None and header_id != event_id:
+        raise EnvelopeMismatchError(
+            f"event_id header {header_id!r} disagrees with payload event_id {event_id!r}"
+        )
+    return event_id
+
+
 def _headers(msg: Message) -> dict[str, str]:
     # A consumed message's headers are a list of (name, bytes | None), never a dict.
     pairs: list[tuple[str, Any]] = list(msg.headers() or [])  # type: ignore[arg-type]
@@ -204,14 +217,7 @@ class ConsumerBase:
 
     def _apply(self, msg: Message) -> None:
         message = received(msg, self._decoder)
-        event_id = message.event_id
-        if not event_id:
-            raise SerializationError("no metadata.event_id in the payload; cannot apply once")
-        header_id = message.headers.get("event_id")
-        if header_id is not None and header_id != event_id:
-            raise EnvelopeMismatchError(
-                f"event_id header {header_id!r} disagrees with payload event_id {event_id!r}"
-            )
+        event_id = checked_event_id(message)
         with self._sessions.begin() as session:
             if not claim(session, self.handler.name, event_id):
                 self.duplicates += 1

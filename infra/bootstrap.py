@@ -14,8 +14,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
 
 from consumers.base import ConsumerBase
-from consumers.processors import routing
-from consumers.processors.base import Processor, ProcessorHandler
+from consumers.processors import completion, reporting, routing
+from consumers.processors.base import Deps, Processor, ProcessorHandler
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.shared.bus import MessageBus
@@ -93,9 +93,11 @@ def build_relay(settings: Settings, batch_size: int, worker: int = 0, workers: i
     )
 
 
-# Every processor ``lis worker`` can run, by name: a factory from the test catalog.
-PROCESSORS: dict[str, Callable[[Catalog], Processor]] = {
-    routing.NAME: routing.processor,
+# Every processor ``lis worker`` can run, by name: a factory from what processors may use.
+PROCESSORS: dict[str, Callable[[Deps], Processor]] = {
+    routing.NAME: lambda deps: routing.processor(deps.catalog),
+    completion.NAME: completion.processor,
+    reporting.NAME: reporting.processor,
 }
 
 
@@ -104,7 +106,8 @@ def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = Non
     catalog = catalog or load_catalog()
     engine = make_engine(settings.database_url)
     bus = bootstrap(settings, engine=engine, catalog=catalog)
-    handler = ProcessorHandler(PROCESSORS[name](catalog), settings.topics(), bus.handle)
+    deps = Deps(catalog=catalog, uow_factory=bus.uow_factory)
+    handler = ProcessorHandler(PROCESSORS[name](deps), settings.topics(), bus.handle)
     return ConsumerBase(
         handler,
         bootstrap=settings.kafka_bootstrap,
