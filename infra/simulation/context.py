@@ -1,4 +1,6 @@
 """What every step of a simulated visit shares: the bus, the plan, the staff, and one flow id.
+Staff do what people do; routing, completion, reports and their delivery are the processors'
+(``lookout``: what the staff wait for before acting on it).
 
 Every command of one visit shares one correlation_id: the visit is one business flow, and
 ``lis trace`` / the flow test follow it through the causation chain.
@@ -16,6 +18,7 @@ from typing import Any
 from domains.catalog.model import Catalog
 from domains.shared.ids import new_id
 from domains.shared.messages import Command
+from infra.simulation.lookout import Lookout
 from infra.simulation.people import Staff
 from infra.simulation.plan import VisitPlan
 
@@ -42,9 +45,12 @@ class VisitContext:
         rng: random.Random,
         today: date,
         staff: Staff = Staff(),
+        *,
+        lookout: Lookout,
     ) -> None:
         self.send_command, self.catalog, self.org, self.plan = send, catalog, org, plan
         self.rng, self.today, self.staff = rng, today, staff
+        self.lookout = lookout  # processors' work the staff wait for
         self.outcome = VisitOutcome(correlation_id=new_id())
         self.result_codes: dict[str, str] = {}
 

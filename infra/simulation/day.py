@@ -12,6 +12,7 @@ from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
 from infra.simulation.journey import Visit
+from infra.simulation.lookout import Lookout
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import plan_visit
 
@@ -47,9 +48,12 @@ def run_day(
     critical_rate: float = 0.08,
     reject_rate: float = 0.05,
     on_visit: Callable[[int], None] = lambda _n: None,
+    lookout: Lookout | None = None,
 ) -> DayReport:
-    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random)."""
+    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random). The
+    processors must be running (``lis relay`` and ``lis worker``): the staff wait for them."""
     rng = random.Random(seed)
+    lookout = lookout or Lookout(bus.uow_factory)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders
     report = DayReport(organization_id=organization_id)
     for n in range(1, patients + 1):
@@ -63,7 +67,8 @@ def run_day(
             critical_rate=critical_rate,
             reject_rate=reject_rate,
         )
-        outcome = Visit(bus.handle, catalog, organization_id, plan, rng, today).run()
+        visit = Visit(bus.handle, catalog, organization_id, plan, rng, today, lookout=lookout)
+        outcome = visit.run()
         report.visits += 1
         report.commands.update(outcome.commands)
         report.criticals += outcome.criticals
