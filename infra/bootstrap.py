@@ -14,12 +14,15 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from sqlalchemy import Engine
 
 from consumers.base import ConsumerBase
+from consumers.batch import BatchConsumer
 from consumers.processors import completion, reporting, routing
 from consumers.processors.base import Deps, Processor, ProcessorHandler
+from consumers.read_models import handler as read_models
 from domains.catalog.model import Catalog, load_catalog
 from domains.handlers import command_handlers
 from domains.shared.bus import MessageBus
 from domains.shared.clock import Clock, SystemClock
+from domains.shared.uow import AbstractUnitOfWork
 from infra.config.logging import configure_logging
 from infra.config.policies import load_policies
 from infra.config.settings import Settings, get_settings
@@ -27,6 +30,7 @@ from infra.crypto.aadhaar_vault import FernetAadhaarVault
 from infra.db.catalog_store import SqlAccessionSource, SqlMrnSource, store_catalog
 from infra.db.engine import make_engine, make_session_factory
 from infra.db.uow import SqlUnitOfWork
+from infra.redis.store import RedisReadModelStore, redis_client
 from producers.kafka_config import producer_config
 from producers.relay import Relay
 from schemas.avro_codec import encode
@@ -101,8 +105,29 @@ PROCESSORS: dict[str, Callable[[Deps], Processor]] = {
 }
 
 
-def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = None) -> ConsumerBase:
+def worker_names() -> list[str]:
+    """What ``lis worker`` runs by default: every processor and the read models."""
+    return [*PROCESSORS, read_models.NAME]
+
+
+def worker_topics(settings: Settings, name: str) -> list[str]:
+    """The topics worker ``name`` reads (to tell whether its group has caught up)."""
+    topics = settings.topics()
+    if name == read_models.NAME:
+        return list(read_models.ReadModelHandler.topics_of(topics))
+    return PROCESSORS[name](Deps(catalog=load_catalog(), uow_factory=_no_reads)).topics(topics)
+
+
+def _no_reads() -> AbstractUnitOfWork:
+    raise RuntimeError("only the processor's topics were asked for")
+
+
+def build_worker(
+    settings: Settings, name: str, *, catalog: Catalog | None = None
+) -> ConsumerBase | BatchConsumer:
     """The consumer that runs processor ``name``: its commands go through the bus."""
+    if name == read_models.NAME:
+        return build_read_model_worker(settings)
     catalog = catalog or load_catalog()
     engine = make_engine(settings.database_url)
     bus = bootstrap(settings, engine=engine, catalog=catalog)
@@ -114,4 +139,18 @@ def build_worker(settings: Settings, name: str, *, catalog: Catalog | None = Non
         topics=settings.topics(),
         session_factory=make_session_factory(engine),
         decoder=RegistryDecoder(settings.schema_registry_url),
+    )
+
+
+def build_read_model_worker(
+    settings: Settings, *, name: str = read_models.NAME, max_batch: int = 2000
+) -> BatchConsumer:
+    """The read-model processor: batches of events into Redis, no Postgres on its path."""
+    store = RedisReadModelStore(redis_client(settings.redis_url), settings.read_model_prefix)
+    return BatchConsumer(
+        read_models.ReadModelHandler(settings.topics(), store, name),
+        bootstrap=settings.kafka_bootstrap,
+        topics=settings.topics(),
+        decoder=RegistryDecoder(settings.schema_registry_url),
+        max_batch=max_batch,
     )

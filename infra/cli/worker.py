@@ -16,13 +16,14 @@ def worker(
     ] = None,
 ) -> None:
     """Run processors until SIGTERM/SIGINT (each finishes the message in hand)."""
-    from infra.bootstrap import PROCESSORS
+    from infra.bootstrap import worker_names
     from infra.workers import supervise
 
-    chosen = names or list(PROCESSORS)
-    unknown = [n for n in chosen if n not in PROCESSORS]
+    known = worker_names()
+    chosen = names or known
+    unknown = [n for n in chosen if n not in known]
     if unknown:
         raise typer.BadParameter(
-            f"unknown processor(s) {', '.join(unknown)}; known: {', '.join(PROCESSORS)}"
+            f"unknown processor(s) {', '.join(unknown)}; known: {', '.join(known)}"
         )
     supervise(get_settings(), chosen)

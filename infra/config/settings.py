@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     schema_registry_url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Read-model keys (patient:{id}, worklist:...) start with this; "" = the documented names.
+    read_model_prefix: str = ""
 
     # Where `lis stack` keeps downloads, data and logs. Outside the checkout, so a fresh clone
     # reuses what an earlier run fetched.

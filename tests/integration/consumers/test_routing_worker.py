@@ -30,8 +30,9 @@ ORG = "org-routing"
 
 
 @pytest.fixture
-def running(settings: Settings) -> Iterator[Callable[[str], ConsumerBase]]:
-    """Start processors on threads (stopped and joined afterwards); relay on a thread too."""
+def running(stack: Settings, settings: Settings) -> Iterator[Callable[[str], ConsumerBase]]:
+    """Start processors on threads (stopped and joined afterwards); relay on a thread too.
+    ``stack`` first: it creates the namespace's topics on a fresh broker or namespace."""
     started: list[tuple[ConsumerBase | Relay, threading.Thread]] = []
 
     def start(name: str) -> ConsumerBase:
