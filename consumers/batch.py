@@ -16,10 +16,12 @@ the dead letters. SIGTERM/SIGINT finish the batch in hand and commit it.
 
 from __future__ import annotations
 
+import contextvars
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -75,22 +77,34 @@ class BatchConsumer:
         self.first_message_at: float | None = None  # monotonic; for benchmarks
 
     def run(self) -> None:
-        """Consume until SIGTERM/SIGINT or ``stop()``; the batch in hand is finished first."""
+        """Consume until SIGTERM/SIGINT or ``stop()``; the batch in hand is finished first.
+
+        While one batch is applied (on a thread of its own: the store's round trip releases the
+        GIL), the next is consumed and prepared; only one is ever in flight, and a batch's
+        offsets are stored only once it is applied, in order."""
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())
         consumer = Consumer(self._config)
         consumer.subscribe(list(self.handler.topics))
+        applier = ThreadPoolExecutor(1, thread_name_prefix=f"{self.handler.name}-apply")
+        in_flight: tuple[Future[bool], Sequence[Message]] | None = None
         try:
             while not self._stop.is_set():
-                messages = consumer.consume(self._max_batch, 0.5)
-                if not messages:
-                    continue
-                if self.first_message_at is None:
-                    self.first_message_at = time.monotonic()
-                if self.process(messages):
-                    _store_offsets(consumer, messages)
+                messages = consumer.consume(self._max_batch, 0.5 if in_flight is None else 0.0)
+                ready = self._prepare_all(messages) if messages else None
+                if in_flight is not None:
+                    self._finish(consumer, *in_flight)
+                    in_flight = None
+                if ready is not None:
+                    if self.first_message_at is None:
+                        self.first_message_at = time.monotonic()
+                    run_here = contextvars.copy_context().run
+                    in_flight = (applier.submit(run_here, self._apply_all, ready), messages)
+            if in_flight is not None:
+                self._finish(consumer, *in_flight)
         finally:
+            applier.shutdown(wait=True)
             consumer.close()  # commits the stored offsets
             self._dead_letters.close()
 
@@ -100,6 +114,16 @@ class BatchConsumer:
     def process(self, messages: Sequence[Message]) -> bool:
         """Apply or dead-letter every message; False only if stopped while retrying (then
         nothing is stored and the batch comes again)."""
+        ready = self._prepare_all(messages)
+        return ready is not None and self._apply_all(ready)
+
+    def _finish(
+        self, consumer: Consumer, applied: Future[bool], messages: Sequence[Message]
+    ) -> None:
+        if applied.result():
+            _store_offsets(consumer, messages)
+
+    def _prepare_all(self, messages: Sequence[Message]) -> list[tuple[Message, Any]] | None:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(consumer=self.handler.name, batch=len(messages))
         ready: list[tuple[Message, Any]] = []
@@ -111,9 +135,12 @@ class BatchConsumer:
                 continue
             done, prepared = self._retrying(lambda m=msg: self._prepare(m))  # type: ignore[misc]
             if not done:
-                return False
+                return None
             if prepared is not _POISON:
                 ready.append((msg, prepared))
+        return ready
+
+    def _apply_all(self, ready: list[tuple[Message, Any]]) -> bool:
         done, _ = self._retrying(lambda: self._apply(ready))
         if done:
             self.batches += 1

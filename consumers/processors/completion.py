@@ -6,8 +6,9 @@ result otherwise tells its state), then, by the order's state:
 
 - confirmed, and every ordered test verified: CompleteOrder (several results verified at once
   may each see the last one: the second CompleteOrder is refused, counted, harmless);
-- completed, no report yet (its generation was refused while an amended value awaited
-  verification): GenerateReport, which now takes the verified value;
+- completed, no report yet, and this value was corrected after release (so the report's
+  generation may have been refused while it awaited verification): GenerateReport, which now
+  takes the verified value (a report being generated anyway is returned, not doubled);
 - completed, and the report's current version does not show this value: AmendReport, a new
   version for the pathologist to sign (the domain refuses to sign or deliver a stale one).
 
@@ -50,6 +51,10 @@ def processor(deps: Deps) -> Processor:
         if order.status != "completed":
             return []
         if report is None:
+            # Normally the reporting processor's (on ORDER_COMPLETED); only a value corrected
+            # after release can have had that generation refused.
+            if not mine.is_corrected:
+                return []
             return [command_for(NAME, envelope, GenerateReport, order_id=order.id)]
         if shows(report, mine):
             return []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from consumers.base import Received
-from consumers.read_models.ops import Op, ReadModelStore
+from consumers.read_models.ops import Op, ReadModelStore, coalesce
 from consumers.read_models.projection import AGGREGATES, project
 from producers.topics import Topics
 
@@ -29,4 +29,4 @@ class ReadModelHandler:
         return project(message.schema_name, message.record)
 
     def apply(self, prepared: Sequence[list[Op]]) -> None:
-        self.store.apply([op for ops in prepared for op in ops])
+        self.store.apply(coalesce(op for ops in prepared for op in ops))

@@ -17,10 +17,9 @@ ever masked; no Aadhaar, mobile or email in the clear.
     catalog_version, status (created|confirmed|cancelled|completed), cancel_reason, created_at,
     completed_at, version, updated_at; its samples as ``sample.{sample_id}.{attr}`` (status,
     accession_number, specimen_type, collected_at, collected_ms, bench, rejection_reason,
-    recollection_required, rejected_ms); its results as ``result.{result_id}.{attr}``
-    (loinc_code, test_name, sample_id, value_text, unit, flag, status, is_critical); its report
-    as ``report.{attr}`` (report_id, report_version, status generated|signed|delivered,
-    signed_by, signed_at, delivered_at).
+    recollection_required, rejected_ms); its results as ``result.{result_id}.loinc_code`` (the
+    result itself: ``result:{result_id}``); its report as ``report.{attr}`` (report_id,
+    report_version, status generated|signed|delivered, signed_by, signed_at, delivered_at).
 ``sample:{sample_id}`` (hash) sample_id, organization_id, order_id, patient_id,
     accession_number, specimen_type, container, priority, loinc_codes (JSON), collected_at,
     collected_by, received_at, received_ms, department, bench, status
@@ -48,9 +47,11 @@ ever masked; no Aadhaar, mobile or email in the clear.
     order neither cancelled nor completed), by rejection time (epoch ms): phlebotomy's list;
     the details are in ``sample:{sample_id}``.
 
-Ordering: every field remembers the ``aggregate_version`` of the event that wrote it (in
-``_v:{key}``); an event older than the field's is ignored for that field. So duplicates and any
-delivery order converge to the same state, and the worklists, computed from the hashes, too.
+Ordering: a field that changes over an aggregate's life (a status, a value, ``version``)
+remembers the ``aggregate_version`` of the event that wrote it (in ``_v:{key}``), and an event
+older than that is ignored for that field; facts that never change (ids, times of receipt, a
+timeline entry) are the same in every event that carries them. So duplicates and any delivery
+order converge to the same state, and the worklists, computed from the hashes, too.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, Message
 
 from consumers.base import checked_event_id, is_transient, received
 from consumers.flow_reader import FlowReadTimeout, watermarks
-from consumers.read_models.ops import Op, ReadModelStore
+from consumers.read_models.ops import Op, ReadModelStore, coalesce
 from consumers.read_models.projection import project
 from schemas.decoder import RegistryDecoder
 
@@ -77,7 +77,7 @@ def rebuild(
                 if offset + 1 >= ends[where]:
                     remaining.discard(where)
             if len(pending) >= batch * 4 or not remaining:
-                store.apply(pending)
+                store.apply(coalesce(pending))
                 pending = []
     finally:
         consumer.close()

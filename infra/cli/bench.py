@@ -35,3 +35,18 @@ def relay(
         profile=profile,
     )
     typer.echo(result.summary())
+
+
+@app.command("worker")
+def worker(
+    events: Annotated[int, typer.Option(help="Events to process (copies of real ones).")] = 200_000,
+    runs: Annotated[int, typer.Option(min=1, help="Runs of each side; the best counts.")] = 3,
+    profile: Annotated[
+        bool, typer.Option(help="Profile the processor's consumer thread (pyinstrument).")
+    ] = False,
+) -> None:
+    """Read-model processor throughput against a raw consume + fastavro decode loop (same
+    messages: the namespace's real events copied with fresh ids, on a fresh topic)."""
+    from infra.bench.worker import run_bench
+
+    typer.echo(run_bench(get_settings(), events=events, runs=runs, profile=profile).summary())

@@ -15,7 +15,6 @@ import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from sqlalchemy import create_engine, text
 
 from infra.config.settings import Settings, get_settings
 from infra.simulation.day import DayReport
@@ -27,18 +26,21 @@ Org = Annotated[str, typer.Option(help="Organization (tenant) id.")]
 
 
 def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") -> None:
-    """Drive N patients through the whole flow via the command bus (Postgres + outbox)."""
+    """Drive N patients through the whole flow via the command bus (Postgres + outbox); the
+    processors do their part, so `lis relay` and `lis worker` must be running."""
     report = _simulate(get_settings(), patients, seed, org)
     console.print("\n".join(report.lines()))
 
 
 def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> None:
-    """A lab day end to end: migrate, topics, schemas, relay, simulate, then count on Kafka."""
+    """A lab day end to end: migrate, topics, schemas, relay and workers, simulate, wait until
+    everything settled, then count on Kafka and in the read models."""
     from consumers.flow_reader import read_flows, watermarks
     from consumers.topic_audit import audit_topics
-    from infra.bootstrap import schema_ids
+    from infra.bootstrap import schema_ids, worker_names
     from infra.db.migrate import upgrade
-    from infra.simulation.summary import count_events, format_counts
+    from infra.settle import NotSettled, wait_settled
+    from infra.simulation.summary import count_events, format_counts, read_model_lines
     from producers.topics import ensure_topics
 
     settings = get_settings()
@@ -48,24 +50,38 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
     subjects = schema_ids(settings).register_all()
     console.print(f"schemas registered: {len(subjects)} subjects (FULL_TRANSITIVE)")
     start = watermarks(settings.kafka_bootstrap, topics.events)
-    relay = _start_relay(settings)
+    relay = _start(settings, "relay", ["relay"])
+    workers = _start(settings, "workers", ["worker"])  # every processor and the read models
     try:
         began = time.monotonic()
         report = _simulate(settings, patients, seed, org)
-        _wait_for_empty_outbox(settings, relay)
+        simulated = time.monotonic() - began
+        try:
+            settled = wait_settled(
+                settings, worker_names(), alive=lambda: _alive(relay=relay, workers=workers)
+            )
+        except NotSettled as exc:
+            _fail(f"{exc}; see relay.log and workers.log")
         elapsed = time.monotonic() - began
     finally:
-        relay.terminate()
-        relay.wait(timeout=30)
+        for process in (workers, relay):
+            process.terminate()  # SIGTERM: each finishes what it has in hand
+        for process in (workers, relay):
+            process.wait(timeout=90)
     events = read_flows(
         settings.kafka_bootstrap, settings.schema_registry_url, start, set(report.correlation_ids)
     )
     counts = count_events(events)
     console.rule("a simulated lab day")
     console.print("\n".join(report.lines()))
-    console.print(f"wall time         {elapsed:.1f} s (commands + relay to Kafka)")
+    console.print(
+        f"wall time         {elapsed:.1f} s (the day {simulated:.1f} s, then {settled:.1f} s "
+        "until the outbox was empty and every processor had caught up)"
+    )
     console.rule("events on Kafka for this day (decoded with a stock AvroDeserializer)")
     console.print("\n".join(format_counts(counts, topics.events)))
+    console.rule(f"read models in Redis ({settings.redis_url.rpartition('/')[2] or '0'}: all days)")
+    console.print("\n".join(read_model_lines(settings.redis_url, settings.read_model_prefix)))
     console.rule(f"the contract of every {topics.namespace}.* event topic, all days")
     audit = audit_topics(settings.kafka_bootstrap, settings.schema_registry_url, topics)
     console.print("\n".join(audit.lines()))
@@ -77,6 +93,7 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
     from infra.simulation.day import run_day
+    from infra.simulation.lookout import ProcessorsTooSlow
 
     # One log line per command would bury the progress bar; warnings and errors still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -90,42 +107,33 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("patients", total=patients)
-        return run_day(
-            bus,
-            catalog,
-            organization_id=org,
-            patients=patients,
-            seed=seed,
-            today=date.today(),
-            on_visit=lambda _n: progress.advance(task),
-        )
+        try:
+            return run_day(
+                bus,
+                catalog,
+                organization_id=org,
+                patients=patients,
+                seed=seed,
+                today=date.today(),
+                on_visit=lambda _n: progress.advance(task),
+            )
+        except ProcessorsTooSlow as exc:
+            _fail(str(exc))
 
 
-def _start_relay(settings: Settings) -> subprocess.Popen[bytes]:
+def _start(settings: Settings, name: str, args: list[str]) -> subprocess.Popen[bytes]:
     lis = shutil.which("lis") or str(Path(sys.executable).with_name("lis"))
     log_dir = settings.stack_home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = (log_dir / "relay.log").open("ab")
-    console.print(f"relay started (log: {log_dir / 'relay.log'})")
-    return subprocess.Popen([lis, "relay"], stdout=log, stderr=subprocess.STDOUT)
+    log = (log_dir / f"{name}.log").open("ab")
+    console.print(f"{name} started (log: {log_dir / f'{name}.log'})")
+    return subprocess.Popen([lis, *args], stdout=log, stderr=subprocess.STDOUT)
 
 
-def _wait_for_empty_outbox(
-    settings: Settings, relay: subprocess.Popen[bytes], timeout_s: float = 300
-) -> None:
-    engine = create_engine(settings.database_url)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            if relay.poll() is not None:
-                _fail(f"the relay exited with {relay.returncode}; see relay.log")
-            with engine.connect() as conn:
-                if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
-                    return
-            time.sleep(0.5)
-        _fail("the outbox did not drain in time; see relay.log")
-    finally:
-        engine.dispose()
+def _alive(**processes: subprocess.Popen[bytes]) -> None:
+    for name, process in processes.items():
+        if process.poll() is not None:
+            _fail(f"the {name} exited with {process.returncode}; see {name}.log")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,17 +7,17 @@ local NULL = cjson.null
 local RANK = {stat = 0, urgent = 1, routine = 2}
 local RANK_SPAN = 1e13  -- keys.RANK_SPAN
 
--- Set each field whose stored version is older than the operation's (last writer by version).
+-- ["h", key, field, value, version, ...]: set each field whose stored version is older.
 local function put(op)
-  local key, version = op[2], op[3]
+  local key = op[2]
   local doc, versions = prefix .. key, prefix .. '_v:' .. key
   local fields = {}
-  for i = 4, #op, 2 do fields[#fields + 1] = op[i] end
+  for i = 3, #op, 3 do fields[#fields + 1] = op[i] end
   local known = redis.call('HMGET', versions, unpack(fields))
   local sets, dels, stamps = {}, {}, {}
   for j, field in ipairs(fields) do
+    local value, version = op[j * 3 + 1], op[j * 3 + 2]
     if not known[j] or tonumber(known[j]) < version then
-      local value = op[3 + 2 * j]
       stamps[#stamps + 1] = field
       stamps[#stamps + 1] = version
       if value == NULL then
@@ -123,7 +123,7 @@ local function recollections(key)
 end
 
 -- Scripts are atomic but not transactional: refuse a bad batch before writing anything.
-local KINDS = {h = true, n = true, bench = true, crit = true, recoll = true}
+local KINDS = {h = true, s = true, bench = true, crit = true, recoll = true}
 for i, op in ipairs(ops) do
   if type(op) ~= 'table' or not KINDS[op[1]] then
     return redis.error_reply('read-model operation ' .. i .. ' is unknown: ' .. tostring(op[1]))
@@ -134,8 +134,8 @@ for _, op in ipairs(ops) do
   local kind = op[1]
   if kind == 'h' then
     put(op)
-  elseif kind == 'n' then
-    redis.call('HSETNX', prefix .. op[2], op[3], op[4])
+  elseif kind == 's' then  -- ["s", key, field, value, ...]: facts, the same from any event
+    redis.call('HSET', prefix .. op[2], unpack(op, 3))
   elseif kind == 'bench' then
     bench(op[2], op[3])
   elseif kind == 'crit' then

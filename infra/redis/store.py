@@ -10,14 +10,13 @@ reply converges to the same state.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from consumers.base import TransientError
-from consumers.read_models.ops import Op, ReadModelStore
+from consumers.read_models.ops import ReadModelStore, Wire
 
 _SCRIPT = (Path(__file__).with_name("apply.lua")).read_text(encoding="utf-8")
 # Redis going away, restarting (still loading its data) or timing out is worth retrying.
@@ -37,11 +36,11 @@ class RedisReadModelStore(ReadModelStore):
         self.prefix = prefix
         self._apply: Any = client.register_script(_SCRIPT)
 
-    def apply(self, ops: Sequence[Op]) -> None:
-        if not ops:
+    def apply(self, batch: Wire) -> None:
+        if not batch:
             return
-        batch = json.dumps(ops, separators=(",", ":"))
+        payload = json.dumps(batch, separators=(",", ":"))
         try:
-            self._apply(keys=[], args=[self.prefix, batch])
+            self._apply(keys=[], args=[self.prefix, payload])
         except _TRANSIENT as exc:
             raise TransientError(f"redis: {exc}") from exc

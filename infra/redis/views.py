@@ -56,10 +56,19 @@ def key_counts(client: redis.Redis[bytes], prefix: str = "") -> Counter[str]:
     for key in our_keys(client, prefix):
         if key.startswith("worklist:"):
             kind = key.split(":")[2]  # worklist:{org}:{kind}[:{bench}]
-            counts[f"worklist:*:{kind}"] += 1
+            counts[f"worklist:*:{kind}:"] += 1
         else:
             counts[next(f for f in FAMILIES if key.startswith(f))] += 1
     return counts
+
+
+def worklist_sizes(client: redis.Redis[bytes], prefix: str = "") -> Counter[str]:
+    """Entries on the worklists, per kind, all organizations and benches together."""
+    sizes: Counter[str] = Counter()
+    for key in our_keys(client, prefix):
+        if key.startswith("worklist:"):
+            sizes[key.split(":")[2]] += int(client.zcard(prefix + key))
+    return sizes
 
 
 def clear(client: redis.Redis[bytes], prefix: str) -> int:
@@ -86,7 +95,8 @@ def sample_view(
 def order_view(
     client: redis.Redis[bytes], order_id: str, prefix: str = ""
 ) -> dict[str, Any] | None:
-    """An order with its samples and results (by id) and its report."""
+    """An order with its samples (by id), its results (each ``result:{id}`` document, by id)
+    and its report."""
     flat = _hash(client, prefix + keys.order(order_id))
     if not flat:
         return None
@@ -100,6 +110,11 @@ def order_view(
             view["report"][rest] = value
         else:
             view[field] = value
+    pipe = client.pipeline(transaction=False)
+    for result_id in view["results"]:
+        pipe.hgetall(prefix + keys.result(result_id))
+    for result_id, raw in zip(view["results"], pipe.execute(), strict=True):
+        view["results"][result_id] = {_text(k): _text(v) for k, v in raw.items()}
     return view
 
 

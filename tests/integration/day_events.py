@@ -59,5 +59,6 @@ def simulated_day(
         critical_rate=0.4,
         reject_rate=reject_rate,
         on_visit=lambda _n: app.clock.advance(minutes=7),
+        concurrency=1,  # the fakes are one in-memory "database", not for threads
     )
     return app, [decoded(e) for e in app.uow.committed]

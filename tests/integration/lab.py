@@ -12,12 +12,10 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from confluent_kafka.admin import AdminClient
-from sqlalchemy import text
 
-from consumers.lag import group_lag
-from infra.bootstrap import PROCESSORS, build_relay, build_worker, worker_names, worker_topics
+from infra.bootstrap import PROCESSORS, build_relay, build_worker, worker_names
 from infra.config.settings import Settings
-from infra.db.engine import make_engine
+from infra.settle import wait_settled
 from producers.topics import ensure_topics
 
 LAB_PROCESSORS = tuple(PROCESSORS)  # routing, completion, reporting (not the read models)
@@ -81,24 +79,9 @@ class Lab:
 
     def settle(self, names: Sequence[str] = (), timeout_s: float = 120) -> None:
         """Until the outbox is empty and every named processor's group has read everything."""
-        engine = make_engine(self.settings.database_url)
-        topics, bootstrap = self.settings.topics(), self.settings.kafka_bootstrap
-
-        def quiet() -> bool:
-            with engine.connect() as conn:
-                if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one():
-                    return False
-            return all(
-                not any(
-                    group_lag(bootstrap, topics.group(n), worker_topics(self.settings, n)).values()
-                )
-                for n in names or self.runners.keys() - {"relay"}
-            )
-
-        try:
-            wait_for(lambda: quiet() and quiet(), timeout_s, "the lab to settle")
-        finally:
-            engine.dispose()
+        wait_settled(
+            self.settings, names or [n for n in self.runners if n != "relay"], timeout_s=timeout_s
+        )
 
 
 @contextmanager

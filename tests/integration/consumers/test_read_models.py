@@ -282,7 +282,7 @@ def test_a_batch_with_an_unknown_operation_writes_nothing(
     client: redis.Redis[bytes], prefixes: list[str]
 ) -> None:
     target = store(client, prefixes)
-    good = ["h", "patient:p-1", 1, "status", "active"]
+    good = ["h", "patient:p-1", "status", "active", 1]
     with pytest.raises(redis.ResponseError, match="operation 2 is unknown"):
         target.apply([good, ["drop", "everything"]])
     assert list(client.scan_iter(match=f"{target.prefix}*")) == []
