@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from consumers.base import Received, checked_event_id, is_transient, received
+from consumers.base import checked_event_id, header, is_transient
 from consumers.dlq import DeadLetters
 from consumers.kafka_config import consumer_config
 from producers.kafka_config import producer_config
@@ -42,8 +42,8 @@ class BatchHandler(Protocol):
     name: str  # consumer group and dead-letter topic suffix
     topics: Sequence[str]
 
-    def prepare(self, message: Received) -> Any:
-        """What one message contributes (no side effect); raise if it is poison."""
+    def prepare(self, schema_name: str, record: dict[str, Any]) -> Any:
+        """What one decoded event contributes (no side effect); raise if it is poison."""
 
     def apply(self, prepared: Sequence[Any]) -> None:
         """Apply what a batch contributes, in order, in one go; idempotent."""
@@ -148,9 +148,9 @@ class BatchConsumer:
 
     def _prepare(self, msg: Message) -> Any:
         try:
-            message = received(msg, self._decoder)
-            checked_event_id(message)
-            return self.handler.prepare(message)
+            decoded = self._decoder.decode(msg.value())
+            checked_event_id(decoded.record, header(msg, "event_id"))
+            return self.handler.prepare(decoded.schema_name, decoded.record)
         except Exception as exc:
             if is_transient(exc):
                 raise

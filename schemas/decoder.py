@@ -69,7 +69,9 @@ class RegistryDecoder:
         schema = self.writer_schema(schema_id)
         buf = io.BytesIO(body)
         try:
-            record = fastavro.schemaless_reader(buf, schema, schema)
+            # No reader schema: it would be the writer's, and fastavro then resolves one
+            # against the other for every record (measured 2.5x slower) to change nothing.
+            record = fastavro.schemaless_reader(buf, schema)
         except Exception as exc:  # fastavro's errors vary; bytes + known schema never heal
             raise SerializationError(f"cannot decode with schema {schema_id}: {exc!r}") from exc
         if buf.tell() != len(body) or not isinstance(record, dict):

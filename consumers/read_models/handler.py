@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from consumers.base import Received
 from consumers.read_models.ops import Op, ReadModelStore, coalesce
 from consumers.read_models.projection import AGGREGATES, project
 from producers.topics import Topics
@@ -25,8 +25,8 @@ class ReadModelHandler:
     def topics_of(topics: Topics) -> list[str]:
         return [topics.for_aggregate(a) for a in AGGREGATES]
 
-    def prepare(self, message: Received) -> list[Op]:
-        return project(message.schema_name, message.record)
+    def prepare(self, schema_name: str, record: dict[str, Any]) -> list[Op]:
+        return project(schema_name, record)
 
     def apply(self, prepared: Sequence[list[Op]]) -> None:
         self.store.apply(coalesce(op for ops in prepared for op in ops))

@@ -12,8 +12,9 @@ An event becomes a few operations (``projection``):
   ``("recoll", order_key, "")``: recompute the worklist entries that depend on that hash.
 
 A batch of them is ``coalesce``d into what a store applies in one atomic round trip (JSON-able
-lists): per key one ``["h", key, field, value, version, ...]`` with each field's newest value
-(last writer by version is associative, so merging first changes nothing but the work), one
+lists): per key one ``["H", key, version, field, value, ...]`` (all of one version) or
+``["h", key, field, value, version, ...]`` with each field's newest value (last writer by
+version is associative, so merging first changes nothing but the work), one
 ``["s", key, field, value, ...]``, then each recompute once, after every write. Worklists are
 functions of the hashes, never edited by an event directly: whatever order the events arrive
 in, the hashes converge and so do the worklists.
@@ -25,6 +26,7 @@ import abc
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 Op = tuple[Any, ...]
@@ -57,52 +59,64 @@ def facts(key: str, fields: Mapping[str, Any]) -> Op:
     return ("s", key, {name: text(v) for name, v in fields.items() if v is not None})
 
 
-def refresh_bench(sample_key: str, sample_id: str) -> Op:
-    return ("bench", sample_key, sample_id)
-
-
-def refresh_criticals(result_key: str, result_id: str) -> Op:
-    return ("crit", result_key, result_id)
-
-
-def refresh_recollections(order_key: str) -> Op:
-    return ("recoll", order_key, "")
-
-
 Wire = list[list[Any]]
 
 
 def coalesce(ops: Iterable[Op]) -> Wire:
-    """A batch's operations as a store applies them (see the module doc)."""
-    versioned: dict[str, dict[str, tuple[int, str | None]]] = {}
+    """A batch's operations as a store applies them (see the module doc). Values are the
+    hashes' strings already (``text``); operations are tuples as the projection makes them."""
+    versioned: dict[str, tuple[int, dict[str, str | None]] | dict[str, tuple[int, Any]]] = {}
     fixed: dict[str, dict[str, str]] = {}
-    refresh: dict[tuple[str, str, str], None] = {}
+    shared: dict[str, dict[str, str]] = {}  # copies made here, safe to add to
+    refresh: dict[Op, None] = {}
     for op in ops:
         kind = op[0]
         if kind == "h":
-            _, key, version, values = op
-            merged = versioned.setdefault(key, {})
-            for name, value in values.items():
-                seen = merged.get(name)
-                if seen is None or seen[0] < version:
-                    merged[name] = (version, value)
+            key, version, values = op[1], op[2], op[3]
+            seen = versioned.get(key)
+            if seen is None:
+                versioned[key] = (version, values)  # the common case: once per batch
+            else:
+                merged = _per_field(seen)
+                versioned[key] = merged
+                for name, value in values.items():
+                    had = merged.get(name)
+                    if had is None or had[0] < version:
+                        merged[name] = (version, value)
         elif kind == "s":
-            fixed.setdefault(op[1], {}).update(op[2])
+            known = fixed.get(op[1])
+            if known is None:
+                fixed[op[1]] = op[2]  # not copied unless a second op adds to it
+            else:
+                if known is not shared.get(op[1]):
+                    known = fixed[op[1]] = {**known}
+                    shared[op[1]] = known
+                known.update(op[2])
         else:
             refresh[op] = None
     wire: Wire = []
-    for key, merged in versioned.items():
-        flat: list[Any] = ["h", key]
-        for name, (version, value) in merged.items():
-            flat += (name, value, version)
-        wire.append(flat)
+    for key, held in versioned.items():
+        if isinstance(held, tuple):  # one version for all fields: ["H", key, version, f, v, ...]
+            version, values = held
+            wire.append(["H", key, version, *chain.from_iterable(values.items())])
+        else:
+            flat: list[Any] = ["h", key]
+            for name, (version, value) in held.items():
+                flat += (name, value, version)
+            wire.append(flat)
     for key, values in fixed.items():
-        pairs: list[Any] = ["s", key]
-        for name, value in values.items():
-            pairs += (name, value)
-        wire.append(pairs)
+        wire.append(["s", key, *chain.from_iterable(values.items())])
     wire += [list(op) for op in refresh]
     return wire
+
+
+def _per_field(
+    held: tuple[int, dict[str, str | None]] | dict[str, tuple[int, Any]],
+) -> dict[str, tuple[int, Any]]:
+    if isinstance(held, dict):
+        return held
+    version, values = held
+    return {name: (version, value) for name, value in values.items()}
 
 
 class ReadModelStore(abc.ABC):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, Message
 
-from consumers.base import checked_event_id, is_transient, received
+from consumers.base import checked_event_id, header, is_transient
 from consumers.flow_reader import FlowReadTimeout, watermarks
 from consumers.read_models.ops import Op, ReadModelStore, coalesce
 from consumers.read_models.projection import project
@@ -87,9 +87,9 @@ def rebuild(
 
 def _operations(msg: Message, decoder: RegistryDecoder, report: RebuildReport) -> list[Op]:
     try:
-        message = received(msg, decoder)
-        checked_event_id(message)
-        ops = project(message.schema_name, message.record)
+        decoded = decoder.decode(msg.value())
+        checked_event_id(decoded.record, header(msg, "event_id"))
+        ops = project(decoded.schema_name, decoded.record)
     except Exception as exc:
         if is_transient(exc):
             raise

@@ -7,17 +7,50 @@ local NULL = cjson.null
 local RANK = {stat = 0, urgent = 1, routine = 2}
 local RANK_SPAN = 1e13  -- keys.RANK_SPAN
 
--- ["h", key, field, value, version, ...]: set each field whose stored version is older.
-local function put(op)
-  local key = op[2]
-  local doc, versions = prefix .. key, prefix .. '_v:' .. key
-  local fields = {}
-  for i = 3, #op, 3 do fields[#fields + 1] = op[i] end
-  local known = redis.call('HMGET', versions, unpack(fields))
+-- Set each field whose stored version is older than the one given for it.
+local function put(key, fields, values, versions)
+  local doc, stamps_key = prefix .. key, prefix .. '_v:' .. key
+  local known = redis.call('HMGET', stamps_key, unpack(fields))
   local sets, dels, stamps = {}, {}, {}
   for j, field in ipairs(fields) do
-    local value, version = op[j * 3 + 1], op[j * 3 + 2]
+    local version = versions[j]
     if not known[j] or tonumber(known[j]) < version then
+      stamps[#stamps + 1] = field
+      stamps[#stamps + 1] = version
+      if values[j] == NULL then
+        dels[#dels + 1] = field
+      else
+        sets[#sets + 1] = field
+        sets[#sets + 1] = values[j]
+      end
+    end
+  end
+  if #sets > 0 then redis.call('HSET', doc, unpack(sets)) end
+  if #dels > 0 then redis.call('HDEL', doc, unpack(dels)) end
+  if #stamps > 0 then redis.call('HSET', stamps_key, unpack(stamps)) end
+end
+
+-- ["h", key, field, value, version, ...]: each field with its own version
+local function put_fields(op)
+  local fields, values, versions = {}, {}, {}
+  for i = 3, #op, 3 do
+    fields[#fields + 1], values[#values + 1], versions[#versions + 1] = op[i], op[i + 1], op[i + 2]
+  end
+  put(op[2], fields, values, versions)
+end
+
+-- ["H", key, version, field, value, ...]: all fields of one version (most writes): the same
+-- as put, without building the per-field tables first.
+local function put_version(op)
+  local key, version = op[2], op[3]
+  local doc, stamps_key = prefix .. key, prefix .. '_v:' .. key
+  local fields = {}
+  for i = 4, #op, 2 do fields[#fields + 1] = op[i] end
+  local known = redis.call('HMGET', stamps_key, unpack(fields))
+  local sets, dels, stamps = {}, {}, {}
+  for j = 1, #fields do
+    if not known[j] or tonumber(known[j]) < version then
+      local field, value = op[2 + 2 * j], op[3 + 2 * j]
       stamps[#stamps + 1] = field
       stamps[#stamps + 1] = version
       if value == NULL then
@@ -30,7 +63,7 @@ local function put(op)
   end
   if #sets > 0 then redis.call('HSET', doc, unpack(sets)) end
   if #dels > 0 then redis.call('HDEL', doc, unpack(dels)) end
-  if #stamps > 0 then redis.call('HSET', versions, unpack(stamps)) end
+  if #stamps > 0 then redis.call('HSET', stamps_key, unpack(stamps)) end
 end
 
 -- fields "<group>.<id>.<attr>" of a hash, as {id = {attr = value}}; plain fields in `plain`
@@ -123,7 +156,7 @@ local function recollections(key)
 end
 
 -- Scripts are atomic but not transactional: refuse a bad batch before writing anything.
-local KINDS = {h = true, s = true, bench = true, crit = true, recoll = true}
+local KINDS = {h = true, H = true, s = true, bench = true, crit = true, recoll = true}
 for i, op in ipairs(ops) do
   if type(op) ~= 'table' or not KINDS[op[1]] then
     return redis.error_reply('read-model operation ' .. i .. ' is unknown: ' .. tostring(op[1]))
@@ -132,8 +165,10 @@ end
 
 for _, op in ipairs(ops) do
   local kind = op[1]
-  if kind == 'h' then
-    put(op)
+  if kind == 'H' then
+    put_version(op)
+  elseif kind == 'h' then
+    put_fields(op)
   elseif kind == 's' then  -- ["s", key, field, value, ...]: facts, the same from any event
     redis.call('HSET', prefix .. op[2], unpack(op, 3))
   elseif kind == 'bench' then
