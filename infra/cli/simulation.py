@@ -23,12 +23,18 @@ console = Console()
 Patients = Annotated[int, typer.Option("--patients", "-n", help="Patient visits to simulate.")]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same day.")]
 Org = Annotated[str, typer.Option(help="Organization (tenant) id.")]
+Wait = Annotated[
+    float,
+    typer.Option("--wait", help="Seconds the staff wait for a processor's work before giving up."),
+]
 
 
-def simulate(patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main") -> None:
+def simulate(
+    patients: Patients = 50, seed: Seed = 2026, org: Org = "lab-main", wait: Wait = 60.0
+) -> None:
     """Drive N patients through the whole flow via the command bus (Postgres + outbox); the
     processors do their part, so `lis relay` and `lis worker` must be running."""
-    report = _simulate(get_settings(), patients, seed, org)
+    report = _simulate(get_settings(), patients, seed, org, wait)
     console.print("\n".join(report.lines()))
 
 
@@ -89,11 +95,13 @@ def demo(patients: Patients = 40, seed: Seed = 2026, org: Org = "lab-main") -> N
         raise typer.Exit(1)
 
 
-def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayReport:
+def _simulate(
+    settings: Settings, patients: int, seed: int, org: str, wait_s: float = 60.0
+) -> DayReport:
     from domains.catalog.model import load_catalog
     from infra.bootstrap import bootstrap
     from infra.simulation.day import run_day
-    from infra.simulation.lookout import ProcessorsTooSlow
+    from infra.simulation.lookout import Lookout, ProcessorsTooSlow
 
     # One log line per command would bury the progress bar; warnings and errors still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -116,6 +124,7 @@ def _simulate(settings: Settings, patients: int, seed: int, org: str) -> DayRepo
                 seed=seed,
                 today=date.today(),
                 on_visit=lambda _n: progress.advance(task),
+                lookout=Lookout(bus.uow_factory, timeout_s=wait_s),
             )
         except ProcessorsTooSlow as exc:
             _fail(str(exc))

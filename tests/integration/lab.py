@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from consumers.flow_reader import watermarks
 from infra.bootstrap import PROCESSORS, build_relay, build_worker, worker_names
 from infra.config.settings import Settings
 from infra.settle import wait_settled
@@ -40,6 +42,7 @@ def own_namespace(stack: Settings, database_url: str, label: str) -> Iterator[Se
         }
     )
     ensure_topics(settings.kafka_bootstrap, settings.topics())
+    wait_for(lambda: _led(settings), 60, "leaders for the new topics' partitions")
     try:
         yield settings
     finally:
@@ -48,6 +51,15 @@ def own_namespace(stack: Settings, database_url: str, label: str) -> Iterator[Se
         AdminClient({"bootstrap.servers": stack.kafka_bootstrap}).delete_topics(
             [*topics.events, *dead]
         )
+
+
+def _led(settings: Settings) -> bool:
+    """Does every partition of the namespace answer for its offsets yet?"""
+    try:
+        watermarks(settings.kafka_bootstrap, settings.topics().events)
+    except KafkaException:
+        return False
+    return True
 
 
 class Lab:
