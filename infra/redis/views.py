@@ -38,15 +38,25 @@ def dump(client: redis.Redis[bytes], prefix: str = "") -> dict[str, Any]:
     """The whole model under ``prefix`` (field versions included), keyed without the prefix:
     two dumps are equal when the models are."""
     model: dict[str, Any] = {}
-    for key in our_keys(client, prefix):
-        full = prefix + key
-        kind = _text(client.type(full))  # type: ignore[no-untyped-call]
-        if kind == "hash":
-            model[key] = _hash(client, full)
-        elif kind == "zset":
-            model[key] = [(_text(m), s) for m, s in client.zrange(full, 0, -1, withscores=True)]
-        else:
-            model[key] = (kind, None)  # not ours to write; shown so a comparison names it
+    names = list(our_keys(client, prefix))
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.type(prefix + key)
+        kinds = [_text(kind) for kind in pipe.execute()]
+        for key, kind in zip(chunk, kinds, strict=True):
+            if kind == "hash":
+                pipe.hgetall(prefix + key)
+            else:
+                pipe.zrange(prefix + key, 0, -1, withscores=True)
+        for key, kind, raw in zip(chunk, kinds, pipe.execute(), strict=True):
+            if kind == "hash":
+                model[key] = {_text(k): _text(v) for k, v in raw.items()}
+            elif kind == "zset":
+                model[key] = [(_text(m), s) for m, s in raw]
+            else:  # not ours to write; shown so a comparison names it
+                model[key] = (kind, None)
     return model
 
 

@@ -1,4 +1,4 @@
-"""The read-model worker on the real stack, on 40,000 events (a simulated day copied with fresh
+"""The read-model worker on the real stack, on 20,000 events (a simulated day copied with fresh
 ids) in a namespace of its own: killed with SIGKILL mid-stream and restarted by ``lis worker``,
 it ends with exactly the model a rebuild from the topics gives; stopped (as by SIGTERM) it
 finishes and commits the batch in hand, no more and no less."""
@@ -32,7 +32,7 @@ from tests.integration.day_events import simulated_day
 from tests.integration.lab import own_namespace, wait_for
 
 pytestmark = pytest.mark.integration
-EVENTS = 40_000
+EVENTS = 20_000
 
 
 @pytest.fixture(scope="module")
