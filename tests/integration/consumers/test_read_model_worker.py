@@ -18,9 +18,14 @@ from pathlib import Path
 import pytest
 import redis
 
+from consumers.batch import BatchConsumer
 from consumers.lag import group_lag
+from consumers.read_models import keys
+from consumers.read_models.handler import ReadModelHandler
+from consumers.read_models.ops import Wire
+from consumers.read_models.projection import project
 from consumers.read_models.rebuild import rebuild
-from infra.bench.worker_data import copies, write_events
+from infra.bench.worker_data import Item, copies, copy_record, write_events
 from infra.bootstrap import build_read_model_worker, worker_topics
 from infra.config.settings import Settings
 from infra.redis.store import RedisReadModelStore, redis_client
@@ -30,21 +35,28 @@ from schemas.decoder import RegistryDecoder
 from schemas.registry import SchemaIds, registry_client
 from tests.integration.day_events import simulated_day
 from tests.integration.lab import own_namespace, wait_for
+from tests.integration.producers.test_relay import consume_all
 
 pytestmark = pytest.mark.integration
 EVENTS = 20_000
 
 
 @pytest.fixture(scope="module")
-def published(stack: Settings) -> Iterator[Settings]:
+def day() -> list[Item]:
+    """A simulated day's events, the source of the copies on the topics."""
+    _app, events = simulated_day(patients=10, seed=23)
+    return [(e.schema_name, e.record) for e in events]
+
+
+@pytest.fixture(scope="module")
+def published(stack: Settings, day: list[Item]) -> Iterator[Settings]:
     """A namespace holding EVENTS read-model events (no database needed)."""
     with own_namespace(stack, stack.database_url, "rmw") as settings:
         topics = settings.topics()
-        _app, day = simulated_day(patients=10, seed=23)
         ids = SchemaIds(registry_client(settings.schema_registry_url), topic_for=topics.for_event)
         written = write_events(
             settings.kafka_bootstrap,
-            copies([(e.schema_name, e.record) for e in day], EVENTS),
+            copies(day, EVENTS),
             topic_for=lambda name: topics.for_event(event_classes()[name]),
             schema_id_for=ids.id_for,
         )
@@ -154,3 +166,56 @@ def test_stopping_finishes_and_commits_the_batch_in_hand_and_nothing_more(
     committed = EVENTS - lag(settings, name)
     assert 0 < committed == worker.applied < EVENTS
     clear(client, settings.read_model_prefix)
+
+
+class RefusingStore(RedisReadModelStore):
+    """Refuses any batch that writes one key, as Redis refuses a write it cannot apply."""
+
+    def __init__(self, client: redis.Redis[bytes], prefix: str, refused: str) -> None:
+        super().__init__(client, prefix)
+        self.refused = refused
+
+    def apply(self, batch: Wire) -> None:
+        if any(op[1] == self.refused for op in batch):
+            raise ValueError(f"cannot apply a write to {self.refused}")
+        super().apply(batch)
+
+
+def test_a_batch_the_store_refuses_is_applied_one_by_one_and_only_the_guilty_dead_lettered(
+    published: Settings, client: redis.Redis[bytes], day: list[Item]
+) -> None:
+    first = copy_record(day[0][1], 0)  # the first patient of the first copy
+    refused = keys.patient(first["patient_id"])
+    guilty = sum(
+        any(op[1] == refused for op in project(name, copy_record(record, 0)))
+        for name, record in day
+    )
+    assert guilty >= 2  # the patient's own event and its order's link to it
+    name = f"rm-refuse-{uuid.uuid4().hex[:6]}"
+    prefix = f"{published.read_model_prefix}{name}:"
+    handler = ReadModelHandler(published.topics(), RefusingStore(client, prefix, refused), name)
+    worker = BatchConsumer(
+        handler,
+        bootstrap=published.kafka_bootstrap,
+        topics=published.topics(),
+        decoder=RegistryDecoder(published.schema_registry_url),
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: worker.applied + worker.dead_lettered == EVENTS, 120, "every event")
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+    try:
+        assert (worker.dead_lettered, worker.applied) == (guilty, EVENTS - guilty)
+        letters = consume_all(published, published.topics().dlq(name), expected=guilty)
+        assert len(letters) == guilty
+        for letter in letters:
+            headers = dict(letter.headers() or [])
+            assert headers["dlq.error_type"] == b"ValueError"
+            assert refused.encode() in headers["dlq.error"]
+        others = [copy_record(r, 0) for n, r in day if n.endswith("PatientCreated")][1:]
+        assert client.exists(prefix + keys.patient(others[0]["patient_id"]))
+    finally:
+        clear(client, prefix)
