@@ -19,22 +19,27 @@ same machine load; the best of each counts.
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, KafkaError
+import redis
+from confluent_kafka import Consumer, KafkaError, Message
 from confluent_kafka.admin import AdminClient
 
+from consumers.base import checked_event_id, header
 from consumers.batch import BatchConsumer
 from consumers.flow_reader import watermarks
 from consumers.kafka_config import consumer_config
 from consumers.read_models.handler import ReadModelHandler
-from consumers.read_models.projection import AGGREGATES
+from consumers.read_models.ops import coalesce
+from consumers.read_models.projection import AGGREGATES, project
 from infra.bench.worker_data import Item, copies, write_events
 from infra.config.settings import Settings
 from infra.redis.store import RedisReadModelStore, redis_client
@@ -54,6 +59,7 @@ class WorkerBench:
     raw_s: list[float] = field(default_factory=list)
     keys: int = 0
     batches: int = 0  # of the best processor run
+    stages: dict[str, float] = field(default_factory=dict)  # CPU µs per event
 
     def summary(self) -> str:
         best, raw = self.events / min(self.processor_s), self.events / min(self.raw_s)
@@ -70,7 +76,10 @@ class WorkerBench:
             f"raw consume + fastavro decode (best of {len(self.raw_s)}): {raw:,.0f} events/s "
             f"({min(self.raw_s):.2f} s)\n"
             f"processor/raw: {best / raw:.0%}; the best processor run applied "
-            f"{self.batches} batches ({self.events / max(1, self.batches):,.0f} events each)"
+            f"{self.batches} batches ({self.events / max(1, self.batches):,.0f} events each)\n"
+            "where the time goes, CPU µs per event (best of 3 passes over "
+            f"{STAGE_EVENTS:,} of the messages, in memory): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in self.stages.items())
         )
 
 
@@ -96,8 +105,10 @@ def run_bench(
             topic_for=lambda _name: topic,
             schema_id_for=ids.id_for,
         )
+        result.stages = stages(settings, topic, client)
         for i in range(runs):
-            result.raw_s.append(raw_loop(settings, topic, events, f"bench-raw-{run}-{i}"))
+            raw_group = settings.topics().group(f"bench-raw-{run}-{i}")
+            result.raw_s.append(raw_loop(settings, topic, events, raw_group))
             prefix = f"bench:{run}:{i}:"
             try:
                 elapsed, keys, batches = processor_loop(
@@ -113,6 +124,69 @@ def run_bench(
         client.close()
         AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
     return result
+
+
+STAGE_EVENTS = 20_000
+
+
+def stages(settings: Settings, topic: str, client: redis.Redis[bytes]) -> dict[str, float]:
+    """Each step of the processor, timed alone on the same messages (CPU time of this process;
+    Redis's own time from its command statistics, EVALSHA's microseconds before and after)."""
+    group = settings.topics().group(f"bench-stages-{uuid.uuid4().hex[:8]}")
+    consumer = Consumer(consumer_config(settings.kafka_bootstrap, group))
+    consumer.subscribe([topic])
+    messages: list[Message] = []
+    try:
+        while len(messages) < STAGE_EVENTS:
+            messages += [m for m in consumer.consume(5000, 1.0) if m.error() is None]
+    finally:
+        consumer.close()
+    messages = messages[:STAGE_EVENTS]
+    decoder = RegistryDecoder(settings.schema_registry_url)
+    store = RedisReadModelStore(client, f"bench:stages:{uuid.uuid4().hex[:6]}:")
+    best: dict[str, float] = {}
+
+    def timed(name: str, started: float) -> None:
+        spent = (time.process_time() - started) / len(messages) * 1e6
+        best[name] = min(best.get(name, spent), spent)
+
+    for _ in range(3):
+        started = time.process_time()
+        for msg in messages:  # what the raw loop does
+            schema_id, body = unframe(msg.value() or b"")
+            fastavro.schemaless_reader(io.BytesIO(body), decoder.writer_schema(schema_id))
+        timed("raw decode", started)
+        started = time.process_time()
+        records = []
+        for msg in messages:
+            decoded = decoder.decode(msg.value())
+            checked_event_id(decoded.record, header(msg, "event_id"))
+            records.append((decoded.schema_name, decoded.record))
+        timed("decode+check", started)
+        started = time.process_time()
+        ops = [project(name, record) for name, record in records]
+        timed("project", started)
+        started = time.process_time()
+        batches = [
+            coalesce(o for e in ops[i : i + 2000] for o in e) for i in range(0, len(ops), 2000)
+        ]
+        timed("coalesce", started)
+        started = time.process_time()
+        for batch in batches:
+            json.dumps(batch, separators=(",", ":"))
+        timed("json", started)
+        before = _evalsha_usec(client)
+        for batch in batches:
+            store.apply(batch)
+        spent = (_evalsha_usec(client) - before) / len(messages)
+        best["redis (server)"] = min(best.get("redis (server)", spent), spent)
+        clear(client, store.prefix)
+    return best
+
+
+def _evalsha_usec(client: redis.Redis[bytes]) -> float:
+    stats: Mapping[str, Any] = client.info("commandstats")
+    return float(stats.get("cmdstat_evalsha", {}).get("usec", 0))
 
 
 def source_items(settings: Settings) -> list[Item]:
