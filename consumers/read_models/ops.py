@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime
 from itertools import chain
 from typing import Any
@@ -48,15 +48,6 @@ def text(value: Any) -> str | None:
 
 def epoch_ms(value: datetime) -> str:
     return str(int(value.timestamp() * 1000))
-
-
-def put(key: str, version: int, fields: Mapping[str, Any]) -> Op:
-    return ("h", key, version, {name: text(value) for name, value in fields.items()})
-
-
-def facts(key: str, fields: Mapping[str, Any]) -> Op:
-    """Constant facts (None values are left out: an absent fact is no field)."""
-    return ("s", key, {name: text(v) for name, v in fields.items() if v is not None})
 
 
 Wire = list[list[Any]]

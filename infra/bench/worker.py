@@ -19,34 +19,27 @@ same machine load; the best of each counts.
 from __future__ import annotations
 
 import io
-import json
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import fastavro
-import redis
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
-from consumers.base import checked_event_id, header
 from consumers.batch import BatchConsumer
-from consumers.flow_reader import watermarks
 from consumers.kafka_config import consumer_config
 from consumers.read_models.handler import ReadModelHandler
-from consumers.read_models.ops import coalesce
-from consumers.read_models.projection import AGGREGATES, project
-from infra.bench.worker_data import Item, copies, write_events
+from infra.bench.worker_data import copies, source_items, write_events
+from infra.bench.worker_stages import STAGE_EVENTS, stages
 from infra.config.settings import Settings
 from infra.redis.store import RedisReadModelStore, redis_client
 from infra.redis.views import clear
 from producers.topics import ensure_topics
-from schemas.avro_codec import default_codec, unframe
-from schemas.catalog import event_classes
+from schemas.avro_codec import unframe
 from schemas.decoder import RegistryDecoder
 from schemas.registry import SchemaIds, registry_client
 
@@ -124,122 +117,6 @@ def run_bench(
         client.close()
         AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
     return result
-
-
-STAGE_EVENTS = 20_000
-
-
-def stages(settings: Settings, topic: str, client: redis.Redis[bytes]) -> dict[str, float]:
-    """Each step of the processor, timed alone on the same messages (CPU time of this process;
-    Redis's own time from its command statistics, EVALSHA's microseconds before and after)."""
-    group = settings.topics().group(f"bench-stages-{uuid.uuid4().hex[:8]}")
-    consumer = Consumer(consumer_config(settings.kafka_bootstrap, group))
-    consumer.subscribe([topic])
-    messages: list[Message] = []
-    try:
-        while len(messages) < STAGE_EVENTS:
-            messages += [m for m in consumer.consume(5000, 1.0) if m.error() is None]
-    finally:
-        consumer.close()
-    messages = messages[:STAGE_EVENTS]
-    decoder = RegistryDecoder(settings.schema_registry_url)
-    store = RedisReadModelStore(client, f"bench:stages:{uuid.uuid4().hex[:6]}:")
-    best: dict[str, float] = {}
-
-    def timed(name: str, started: float) -> None:
-        spent = (time.process_time() - started) / len(messages) * 1e6
-        best[name] = min(best.get(name, spent), spent)
-
-    for _ in range(3):
-        started = time.process_time()
-        for msg in messages:  # what the raw loop does
-            schema_id, body = unframe(msg.value() or b"")
-            fastavro.schemaless_reader(io.BytesIO(body), decoder.writer_schema(schema_id))
-        timed("raw decode", started)
-        started = time.process_time()
-        records = []
-        for msg in messages:
-            decoded = decoder.decode(msg.value())
-            checked_event_id(decoded.record, header(msg, "event_id"))
-            records.append((decoded.schema_name, decoded.record))
-        timed("decode+check", started)
-        started = time.process_time()
-        ops = [project(name, record) for name, record in records]
-        timed("project", started)
-        started = time.process_time()
-        batches = [
-            coalesce(o for e in ops[i : i + 2000] for o in e) for i in range(0, len(ops), 2000)
-        ]
-        timed("coalesce", started)
-        started = time.process_time()
-        for batch in batches:
-            json.dumps(batch, separators=(",", ":"))
-        timed("json", started)
-        before = _evalsha_usec(client)
-        for batch in batches:
-            store.apply(batch)
-        spent = (_evalsha_usec(client) - before) / len(messages)
-        best["redis (server)"] = min(best.get("redis (server)", spent), spent)
-        clear(client, store.prefix)
-    return best
-
-
-def _evalsha_usec(client: redis.Redis[bytes]) -> float:
-    stats: Mapping[str, Any] = client.info("commandstats")
-    return float(stats.get("cmdstat_evalsha", {}).get("usec", 0))
-
-
-def source_items(settings: Settings) -> list[Item]:
-    """Every read-model event of the namespace, decoded onto today's schemas."""
-    topics = settings.topics()
-    wanted = [topics.for_aggregate(a) for a in AGGREGATES]
-    ends = {
-        (tp.topic, tp.partition): tp.offset for tp in watermarks(settings.kafka_bootstrap, wanted)
-    }
-    todo = [
-        tp
-        for tp in watermarks(settings.kafka_bootstrap, wanted, end=False)
-        if ends[(tp.topic, tp.partition)] > tp.offset
-    ]
-    decoder, codec = RegistryDecoder(settings.schema_registry_url), default_codec()
-    known = event_classes()
-    items: list[Item] = []
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": "lis-bench-source",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
-    remaining = {(tp.topic, tp.partition) for tp in todo}
-    try:
-        if todo:
-            consumer.assign(todo)
-        while remaining:
-            for msg in consumer.consume(5000, 1.0):
-                where = (str(msg.topic()), int(msg.partition() or 0))
-                if (err := msg.error()) is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        remaining.discard(where)
-                    continue
-                if int(msg.offset() or 0) + 1 >= ends[where]:
-                    remaining.discard(where)
-                try:
-                    decoded = decoder.decode(msg.value())
-                except Exception:  # noqa: S112 - poison is no benchmark material
-                    continue
-                if decoded.schema_name not in known:
-                    continue
-                reader = codec.parsed_schema(decoded.schema_name)
-                record = fastavro.schemaless_reader(
-                    io.BytesIO(decoded.body), decoded.writer_schema, reader
-                )
-                if isinstance(record, dict):
-                    items.append((decoded.schema_name, record))
-    finally:
-        consumer.close()
-    return items
 
 
 def raw_loop(settings: Settings, topic: str, events: int, group: str) -> float:

@@ -16,10 +16,15 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import fastavro
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, KafkaError, Producer
 
+from consumers.flow_reader import watermarks
+from consumers.read_models.projection import AGGREGATES
+from infra.config.settings import Settings
 from producers.kafka_config import producer_config
 from schemas.avro_codec import default_codec, frame
+from schemas.catalog import event_classes
+from schemas.decoder import RegistryDecoder
 
 Item = tuple[str, dict[str, Any]]  # (record full name, decoded record)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -83,3 +88,56 @@ def write_events(
     if producer.flush(120):
         raise RuntimeError("events not acknowledged within 120 s")
     return count
+
+
+def source_items(settings: Settings) -> list[Item]:
+    """Every read-model event of the namespace, decoded onto today's schemas."""
+    topics = settings.topics()
+    wanted = [topics.for_aggregate(a) for a in AGGREGATES]
+    ends = {
+        (tp.topic, tp.partition): tp.offset for tp in watermarks(settings.kafka_bootstrap, wanted)
+    }
+    todo = [
+        tp
+        for tp in watermarks(settings.kafka_bootstrap, wanted, end=False)
+        if ends[(tp.topic, tp.partition)] > tp.offset
+    ]
+    decoder, codec = RegistryDecoder(settings.schema_registry_url), default_codec()
+    known = event_classes()
+    items: list[Item] = []
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": "lis-bench-source",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    remaining = {(tp.topic, tp.partition) for tp in todo}
+    try:
+        if todo:
+            consumer.assign(todo)
+        while remaining:
+            for msg in consumer.consume(5000, 1.0):
+                where = (str(msg.topic()), int(msg.partition() or 0))
+                if (err := msg.error()) is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        remaining.discard(where)
+                    continue
+                if int(msg.offset() or 0) + 1 >= ends[where]:
+                    remaining.discard(where)
+                try:
+                    decoded = decoder.decode(msg.value())
+                except Exception:  # noqa: S112 - poison is no benchmark material
+                    continue
+                if decoded.schema_name not in known:
+                    continue
+                reader = codec.parsed_schema(decoded.schema_name)
+                record = fastavro.schemaless_reader(
+                    io.BytesIO(decoded.body), decoded.writer_schema, reader
+                )
+                if isinstance(record, dict):
+                    items.append((decoded.schema_name, record))
+    finally:
+        consumer.close()
+    return items
