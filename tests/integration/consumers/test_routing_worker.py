@@ -23,6 +23,7 @@ from domains.shared.bus import MessageBus
 from infra.bootstrap import build_relay, build_worker
 from infra.config.settings import Settings
 from producers.relay import Relay
+from tests.integration.lab import own_namespace
 from tests.integration.producers.test_relay import consume_all
 
 pytestmark = pytest.mark.integration
@@ -30,9 +31,16 @@ ORG = "org-routing"
 
 
 @pytest.fixture
-def running(stack: Settings, settings: Settings) -> Iterator[Callable[[str], ConsumerBase]]:
-    """Start processors on threads (stopped and joined afterwards); relay on a thread too.
-    ``stack`` first: it creates the namespace's topics on a fresh broker or namespace."""
+def settings(stack: Settings, settings: Settings) -> Iterator[Settings]:
+    """This test's fresh database, on a topic namespace of its own: other tests publish events
+    (a generated SAMPLE_RECEIVED without tests, say) the routing worker rightly dead-letters."""
+    with own_namespace(stack, settings.database_url, "routing") as own:
+        yield own
+
+
+@pytest.fixture
+def running(settings: Settings) -> Iterator[Callable[[str], ConsumerBase]]:
+    """Start processors on threads (stopped and joined afterwards); relay on a thread too."""
     started: list[tuple[ConsumerBase | Relay, threading.Thread]] = []
 
     def start(name: str) -> ConsumerBase:
