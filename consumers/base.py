@@ -111,6 +111,29 @@ def received(msg: Message, decoder: RegistryDecoder) -> Received:
     )
 
 
+def checked_event_id(record: dict[str, Any], header_id: str | None) -> str:
+    """The payload's event id, refusing a record without one or whose header disagrees."""
+    metadata = record.get("metadata")
+    event_id = metadata.get("event_id") if isinstance(metadata, dict) else None
+    if not isinstance(event_id, str) or not event_id:
+        raise SerializationError("no metadata.event_id in the payload; cannot apply once")
+    if header_id is not None and header_id != event_id:
+        raise EnvelopeMismatchError(
+            f"event_id header {header_id!r} disagrees with payload event_id {event_id!r}"
+        )
+    return event_id
+
+
+def header(msg: Message, name: str) -> str | None:
+    """One header's value, without building them all (this runs for every message)."""
+    # A consumed message's headers are a list of (name, bytes | None), never a dict.
+    pairs: list[tuple[str, Any]] = msg.headers() or []  # type: ignore[assignment]
+    for key, value in pairs:
+        if key == name and isinstance(value, bytes):
+            return value.decode(errors="replace")
+    return None
+
+
 def _headers(msg: Message) -> dict[str, str]:
     # A consumed message's headers are a list of (name, bytes | None), never a dict.
     pairs: list[tuple[str, Any]] = list(msg.headers() or [])  # type: ignore[arg-type]
@@ -204,14 +227,7 @@ class ConsumerBase:
 
     def _apply(self, msg: Message) -> None:
         message = received(msg, self._decoder)
-        event_id = message.event_id
-        if not event_id:
-            raise SerializationError("no metadata.event_id in the payload; cannot apply once")
-        header_id = message.headers.get("event_id")
-        if header_id is not None and header_id != event_id:
-            raise EnvelopeMismatchError(
-                f"event_id header {header_id!r} disagrees with payload event_id {event_id!r}"
-            )
+        event_id = checked_event_id(message.record, message.headers.get("event_id"))
         with self._sessions.begin() as session:
             if not claim(session, self.handler.name, event_id):
                 self.duplicates += 1

@@ -18,6 +18,10 @@ def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
+        # A worker killed outright (kill -9, a lost machine) holds its partitions until the
+        # broker gives up on it: 10 s rather than librdkafka's 45, so a restarted or surviving
+        # worker takes over soon; heartbeats go every 3 s, so a live one is never mistaken.
+        "session.timeout.ms": 10_000,
     }
     config.update(overrides)
     return config

@@ -1,8 +1,9 @@
 """``lis worker``: each processor in a process of its own, supervised.
 
 A worker process builds its consumer from the settings (``infra.bootstrap.build_worker``) and
-runs it until SIGTERM, which lets it finish and commit the message in hand. The parent restarts
-a worker that dies, and on SIGTERM/SIGINT passes the signal on and waits for them all. More
+runs it until SIGTERM, which lets it finish and commit the message (or batch) in hand. The
+parent restarts a worker that dies, and on SIGTERM/SIGINT passes the signal on and waits for
+them all. More
 processes of one processor (``lis worker routing routing``) share its consumer group, so Kafka
 spreads the partitions across them.
 """

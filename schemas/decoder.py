@@ -89,7 +89,9 @@ class RegistryDecoder:
         schema, reader = pair
         buf = io.BytesIO(body)
         try:
-            record = fastavro.schemaless_reader(buf, schema, reader)
+            # Without a reader of its own, none: fastavro would otherwise resolve the writer
+            # against itself for every record (measured 2.5x slower) to change nothing.
+            record = fastavro.schemaless_reader(buf, schema, None if reader is schema else reader)
         except Exception as exc:  # fastavro's errors vary; bytes + known schema never heal
             raise SerializationError(f"cannot decode with schema {schema_id}: {exc!r}") from exc
         if buf.tell() != len(body) or not isinstance(record, dict):

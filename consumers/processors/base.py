@@ -14,8 +14,11 @@ aggregate -> Postgres + outbox in one transaction). Each command is made by ``co
 
 A command the domain refuses (``DomainError``: the sample was rejected meanwhile, the order is
 not complete yet) is the domain's answer, not a poison message: it is logged and counted, and
-the event is done. Anything else is the consumer loop's business: transient failures are
-retried, the rest dead-lettered with the cause.
+the event is done; so is a ``DomainError`` raised while a reaction reads state (``Deps``: the
+order it names is not in this organization). Reactions return their commands as a list once
+their reading is done, so no read transaction is open while a command runs. Anything else is
+the consumer loop's business: transient failures are retried, the rest dead-lettered with the
+cause.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import structlog
 from sqlalchemy.orm import Session
 
 from consumers.base import Received
+from domains.catalog.model import Catalog
 from domains.shared.errors import DomainError
 from domains.shared.ids import derived_id
 from domains.shared.messages import Command, Event, EventEnvelope
-from domains.shared.uow import Outcome
+from domains.shared.uow import AbstractUnitOfWork, Outcome
 from producers.topics import Topics
 from schemas.catalog import event_classes
 
@@ -40,6 +44,16 @@ log = structlog.get_logger(__name__)
 C = TypeVar("C", bound=Command)
 Reaction = Callable[[EventEnvelope], Iterable[Command]]
 Send = Callable[[Command], Outcome]
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What a processor factory may use. Reactions read domain state only through the unit of
+    work's repositories (a read, in a transaction of its own), never by writing: changes go
+    through the commands they return."""
+
+    catalog: Catalog
+    uow_factory: Callable[[], AbstractUnitOfWork]
 
 
 @dataclass(frozen=True)
@@ -86,15 +100,18 @@ class ProcessorHandler:
         if reaction is None:
             return  # another event of a topic it reads: nothing to do
         envelope = message.envelope
-        for command in reaction(envelope):
+        try:
+            commands = list(reaction(envelope))
+        except DomainError as exc:  # what it read is gone or not ours (NotFound): an answer too
+            self._refused(exc, "(reading)")
+            return
+        for command in commands:
             try:
                 self._send(command)
                 self.sent += 1
             except DomainError as exc:
-                self.refused += 1
-                log.info(
-                    "processor.refused",
-                    command_type=command.command_type,
-                    code=exc.code,
-                    reason=str(exc),
-                )
+                self._refused(exc, command.command_type)
+
+    def _refused(self, exc: DomainError, command_type: str) -> None:
+        self.refused += 1
+        log.info("processor.refused", command_type=command_type, code=exc.code, reason=str(exc))

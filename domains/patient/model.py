@@ -35,6 +35,9 @@ class DuplicatePatient(Conflict):
         self.existing_patient_id = existing_patient_id
         self.existing_mrn = existing_mrn
 
+    def details(self) -> dict[str, str]:
+        return {"existing_patient_id": self.existing_patient_id, "existing_mrn": self.existing_mrn}
+
 
 class DuplicateIdentifier(Conflict):
     """An identifier that names one person (Aadhaar) is already another patient's. No desk
@@ -47,6 +50,9 @@ class DuplicateIdentifier(Conflict):
         self.field = identifier
         self.existing_patient_id = existing_patient_id
         self.existing_mrn = existing_mrn
+
+    def details(self) -> dict[str, str]:
+        return {"existing_patient_id": self.existing_patient_id, "existing_mrn": self.existing_mrn}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ class DomainError(Exception):
 
     code = "domain_error"
 
+    def details(self) -> dict[str, str]:
+        """What the caller needs beyond the message (the API adds it to the problem details),
+        e.g. the chart a duplicate registration points at. Never PHI."""
+        return {}
+
 
 class InvalidInput(DomainError):
     """A command field fails validation (HTTP 422)."""

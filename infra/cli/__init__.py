@@ -14,6 +14,7 @@ from infra.cli import (
     db,
     directory,
     hl7,
+    projections,
     relay,
     replay,
     schemas,
@@ -41,6 +42,7 @@ app.add_typer(hl7.app, name="hl7")
 app.command("serve")(api.serve)
 app.add_typer(api.app, name="api")
 app.add_typer(directory.app, name="directory")
+app.add_typer(projections.app, name="projections")
 
 
 @app.callback()

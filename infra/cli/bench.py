@@ -90,3 +90,18 @@ def critical(
     # one log line per command would bury the numbers; warnings and errors still show
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     typer.echo(run_bench(get_settings(), criticals=criticals, rate=rate).summary())
+
+
+@app.command("worker")
+def worker(
+    events: Annotated[int, typer.Option(help="Events to process (copies of real ones).")] = 200_000,
+    runs: Annotated[int, typer.Option(min=1, help="Runs of each side; the best counts.")] = 3,
+    profile: Annotated[
+        bool, typer.Option(help="Profile the processor's consumer thread (pyinstrument).")
+    ] = False,
+) -> None:
+    """Read-model processor throughput against a raw consume + fastavro decode loop (same
+    messages: the namespace's real events copied with fresh ids, on a fresh topic)."""
+    from infra.bench.worker import run_bench
+
+    typer.echo(run_bench(get_settings(), events=events, runs=runs, profile=profile).summary())

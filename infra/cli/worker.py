@@ -16,10 +16,10 @@ def worker(
     ] = None,
 ) -> None:
     """Run processors until SIGTERM/SIGINT (each finishes the message in hand)."""
-    from infra.bootstrap import PROCESSORS, RUNNERS, SIDE_EFFECTS
+    from infra.bootstrap import worker_names
     from infra.workers import supervise
 
-    known = [*PROCESSORS, *SIDE_EFFECTS, *RUNNERS]
+    known = worker_names()
     chosen = names or known
     unknown = [n for n in chosen if n not in known]
     if unknown:

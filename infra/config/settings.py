@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     notify_max_attempts: int = 5  # a send that keeps failing: then NOTIFICATION_FAILED, final
     notify_retry_seconds: float = 5.0  # first retry after this; doubling, at most 5 minutes
     notify_senders: int = 4  # sending threads per notifier process
+    # Read-model keys (patient:{id}, worklist:...) start with this; "" = the documented names.
+    read_model_prefix: str = ""
 
     # Where `lis stack` keeps downloads, data and logs. Outside the checkout, so a fresh clone
     # reuses what an earlier run fetched.

@@ -14,10 +14,11 @@ from infra.http import problems
 from infra.http.auth import ROLES, Principal, Unauthenticated
 from infra.http.command_routes import command_router
 from infra.http.context import ApiContext, authorized, problem_responses
+from infra.http.fhir import fhir_router
 from infra.http.metrics import CONTENT_TYPE
 from infra.http.middleware import RequestEnvelope
 from infra.http.models import ID_PATTERN
-from infra.http.query_routes import query_router
+from infra.http.query_routes import STAFF, may_read_order, query_router
 from infra.http.sessions import IssuedTokens
 
 DESCRIPTION = """
@@ -64,6 +65,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.router.routes.extend(command_router(ctx).routes)
     app.router.routes.extend(query_router(ctx).routes)
     _auth_routes(app, ctx)
+    _fhir_routes(app, ctx)
     _operations(app, ctx)
     app.state.context = ctx
     return app
@@ -123,6 +125,26 @@ def _auth_routes(app: FastAPI, ctx: ApiContext) -> None:
         ):
             return problems.problem(404, "Not found", f"no session {session_id[:64]}")
         return Response(status_code=204)
+
+
+def _fhir_routes(app: FastAPI, ctx: ApiContext) -> None:
+    """``/fhir``: the FHIR documents of signed reports, for the same readers as the reports
+    under ``/api/v1`` (staff of the organization; a clinician, their own patients' only)."""
+    documents = ctx.fhir
+    if documents is None:
+        return
+    reader = Annotated[Principal, Depends(authorized(ctx, (*STAFF, "clinician")))]
+
+    async def organization(report_id: str, who: reader) -> str | None:
+        def theirs() -> bool:
+            view = ctx.reads.report(who.organization_id, report_id)
+            return view is not None and may_read_order(ctx.reads, who, view["order_id"])
+
+        if not who.roles.isdisjoint(STAFF) or await ctx.in_thread(theirs):
+            return who.organization_id
+        return None
+
+    app.include_router(fhir_router(lambda: documents, organization))
 
 
 def _operations(app: FastAPI, ctx: ApiContext) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from domains.shared.bus import MessageBus
+from infra.fhir.documents import FhirDocumentStore
 from infra.http.auth import Principal
 from infra.http.guard import Guard, require
 from infra.http.health import HealthChecks
@@ -35,6 +36,7 @@ class ApiContext:
     metrics: ApiMetrics
     health: HealthChecks
     redis: Redis[bytes]
+    fhir: FhirDocumentStore | None = None  # the signed reports' FHIR documents (/fhir)
     max_body_bytes: int = 64 * 1024
     # Database work runs in threads, at most this many at once: as many as the engine's pool
     # holds connections. More would wait for a connection, or (with overflow) open and close

@@ -73,7 +73,8 @@ def domain_problem(exc: DomainError) -> JSONResponse:
     if isinstance(exc, IllegalTransition):
         return problem(409, "Illegal transition", str(exc), code=code)
     if isinstance(exc, Conflict):
-        return problem(409, "Conflict", str(exc), code=code)
+        details: dict[str, Any] = dict(exc.details())
+        return problem(409, "Conflict", str(exc), code=code, **details)
     return problem(400, "Refused", str(exc), code=code)
 
 

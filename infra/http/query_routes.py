@@ -38,7 +38,7 @@ def page_of(items: list[View], limit: int, offset: int) -> dict[str, Any]:
     }
 
 
-def _theirs(reads: ReadModels, principal: Principal, order_id: str) -> bool:
+def may_read_order(reads: ReadModels, principal: Principal, order_id: str) -> bool:
     """Whether a clinician may read this order's data (staff may read the organization's)."""
     if not principal.roles.isdisjoint(STAFF):
         return True
@@ -86,7 +86,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
     async def get_order(order_id: Id, who: reader) -> View:
         def read() -> View | None:
             view = reads.order(who.organization_id, order_id)
-            return view if view and _theirs(reads, who, order_id) else None
+            return view if view and may_read_order(reads, who, order_id) else None
 
         return _found(await ctx.in_thread(read), "Order", order_id)
 
@@ -99,7 +99,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
     async def get_result(result_id: Id, who: reader) -> View:
         def read() -> View | None:
             view = reads.result(who.organization_id, result_id)
-            return view if view and _theirs(reads, who, view["order_id"]) else None
+            return view if view and may_read_order(reads, who, view["order_id"]) else None
 
         return _found(await ctx.in_thread(read), "Result", result_id)
 
@@ -107,7 +107,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
     async def get_report(report_id: Id, who: reader) -> View:
         def read() -> View | None:
             view = reads.report(who.organization_id, report_id)
-            return view if view and _theirs(reads, who, view["order_id"]) else None
+            return view if view and may_read_order(reads, who, view["order_id"]) else None
 
         return _found(await ctx.in_thread(read), "Report", report_id)
 
@@ -136,7 +136,7 @@ def query_router(ctx: ApiContext) -> APIRouter:
     ) -> dict[str, Any]:
         def read() -> list[View]:
             items = reads.critical_worklist(who.organization_id, Page(limit, offset))
-            return [i for i in items if _theirs(reads, who, i["order_id"])]
+            return [i for i in items if may_read_order(reads, who, i["order_id"])]
 
         return page_of(await ctx.in_thread(read), limit, offset)
 

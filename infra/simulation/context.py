@@ -1,4 +1,6 @@
 """What every step of a simulated visit shares: the bus, the plan, the staff, and one flow id.
+Staff do what people do; routing, completion, reports and their delivery are the processors'
+(``lookout``: what the staff wait for before acting on it).
 
 Every command of one visit shares one correlation_id: the visit is one business flow, and
 ``lis trace`` / the flow test follow it through the causation chain.
@@ -17,6 +19,7 @@ from domains.catalog.model import Catalog
 from domains.shared.ids import new_id
 from domains.shared.messages import Command
 from infra.simulation.clinicians import CriticalCalls, ImmediateCalls
+from infra.simulation.lookout import Lookout
 from infra.simulation.people import Staff
 from infra.simulation.plan import VisitPlan
 
@@ -45,11 +48,14 @@ class VisitContext:
         staff: Staff = Staff(),
         interfaces: Any = None,  # infra.simulation.interop.Interfaces: HL7 for some steps
         calls: CriticalCalls | None = None,
+        *,
+        lookout: Lookout,
     ) -> None:
         self.send_command, self.catalog, self.org, self.plan = send, catalog, org, plan
         # who answers critical value calls (infra/simulation/clinicians.py)
         self.calls = calls or ImmediateCalls(send)
         self.rng, self.today, self.staff = rng, today, staff
+        self.lookout = lookout  # processors' work the staff wait for
         self.outcome = VisitOutcome(correlation_id=new_id())
         self.result_codes: dict[str, str] = {}
         self.interfaces = interfaces

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,10 +14,11 @@ from domains.catalog.model import Catalog
 from domains.shared.bus import MessageBus
 from domains.shared.ids import new_id
 from infra.simulation.clinicians import CallReport, CriticalCalls, ImmediateCalls
-from infra.simulation.context import Send
+from infra.simulation.context import Send, VisitOutcome
 from infra.simulation.journey import Visit
+from infra.simulation.lookout import Lookout
 from infra.simulation.people import synthetic_patient
-from infra.simulation.plan import plan_visit
+from infra.simulation.plan import VisitPlan, plan_visit
 
 
 @dataclass
@@ -41,7 +43,7 @@ class DayReport:
 
 
 def run_day(
-    bus: MessageBus | None,
+    bus: MessageBus,
     catalog: Catalog,
     *,
     organization_id: str,
@@ -54,18 +56,24 @@ def run_day(
     interfaces: Any = None,  # infra.simulation.interop.Interfaces: orders/results over HL7
     send: Send | None = None,
     calls: CriticalCalls | None = None,
+    lookout: Lookout | None = None,
+    concurrency: int = 4,
 ) -> DayReport:
-    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random).
-    Commands go to ``send`` when given (the HTTP API: ``infra.http.client``), else the bus."""
-    if send is None:
-        assert bus is not None, "run_day needs a bus or a send"
-        send = bus.handle
+    """Drive ``patients`` visits; same seed, same day (the ids differ: they are random). The
+    processors must be running (``lis relay`` and ``lis worker``): the staff wait for them.
+    Commands go to ``send`` when given (the HTTP API: ``infra.http.client``), else the bus.
+
+    Visits overlap (``concurrency`` at a time), as patients do in a lab: while one waits for
+    its sample to reach the bench, the desk registers the next. Every visit is planned up front
+    from the seed and draws its values from a random source of its own, so the day is the same
+    whatever order the visits finish in. ``on_visit`` gets the number of visits done so far."""
+    commands = send if send is not None else bus.handle
     rng = random.Random(seed)
+    lookout = lookout or Lookout(bus.uow_factory)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders
-    report = DayReport(organization_id=organization_id)
-    calls = calls or ImmediateCalls(send)
-    for n in range(1, patients + 1):
-        plan = plan_visit(
+    calls = calls or ImmediateCalls(commands)
+    plans = [
+        plan_visit(
             rng,
             catalog,
             synthetic_patient(rng, today),
@@ -75,16 +83,30 @@ def run_day(
             critical_rate=critical_rate,
             reject_rate=reject_rate,
         )
-        outcome = Visit(
-            send, catalog, organization_id, plan, rng, today, interfaces=interfaces, calls=calls
-        ).run()
+        for n in range(1, patients + 1)
+    ]
+
+    def visit(n: int, plan: VisitPlan) -> VisitOutcome:
+        own = random.Random(f"{seed}/{n}")
+        return Visit(
+            commands, catalog, organization_id, plan, own, today, interfaces=interfaces,
+            calls=calls, lookout=lookout,
+        ).run()  # fmt: skip
+
+    with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="visit") as pool:
+        running = [pool.submit(visit, n, plan) for n, plan in enumerate(plans, start=1)]
+        for done, finished in enumerate(as_completed(running), start=1):
+            finished.result()  # a failed visit fails the day, with its own error
+            on_visit(done)
+    report = DayReport(organization_id=organization_id)
+    for plan, finished in zip(plans, running, strict=True):
+        outcome = finished.result()
         report.visits += 1
         report.commands.update(outcome.commands)
         report.criticals += outcome.criticals
         report.rejections += outcome.rejections
         report.stat_orders += plan.priority == "stat"
         report.correlation_ids.append(outcome.correlation_id)
-        on_visit(n)
     report.calls = calls.finish()  # the calls still open: escalations take their SLAs
     report.commands.update(report.calls.commands)
     return report

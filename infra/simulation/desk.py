@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from domains.patient.commands import RegisterPatient
 from domains.patient.model import DuplicateIdentifier
+from infra.http.client import ApiError
 from infra.simulation.context import VisitContext
 
 
@@ -16,3 +17,8 @@ def register_or_find(visit: VisitContext, user: str, **fields: object) -> str:
     except DuplicateIdentifier as known:
         visit.outcome.commands["RegisterPatient"] -= 1  # refused, so not a handled command
         return known.existing_patient_id
+    except ApiError as refused:  # the same refusal through the HTTP API: 409 with the chart
+        if refused.problem.get("code") != DuplicateIdentifier.code:
+            raise
+        visit.outcome.commands["RegisterPatient"] -= 1
+        return str(refused.problem["existing_patient_id"])

@@ -8,6 +8,7 @@ needs are looked up the way a lab system would find them (placer number, accessi
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,8 @@ class Interfaces:
     counts: dict[str, int] = field(default_factory=lambda: {"OML^O21": 0, "ORU^R01": 0})
     # each message is a flow of its own (its commands' correlation id): what the day caused
     correlation_ids: list[str] = field(default_factory=list)
+    # visits overlap (threads): the bookkeeping above is shared
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def register_partners(self, organization_id: str) -> None:
         self.store.add_partner(Partner(
@@ -89,10 +92,11 @@ class Interfaces:
     def _send(self, kind: str, message: str) -> None:
         msh = Seg("MSH", message.split("\r", 1)[0].split("|"))
         sender = f"{msh.get(3)}|{msh.get(4)}"
-        self.correlation_ids.append(derived_id("hl7", sender, msh.get(10)))
         msa = hospital_system.send(message, self.host, self.port)
-        self.exchanged.append((message, msa.get(1)))
-        self.counts[kind] += 1
+        with self._lock:
+            self.correlation_ids.append(derived_id("hl7", sender, msh.get(10)))
+            self.exchanged.append((message, msa.get(1)))
+            self.counts[kind] += 1
         if msa.get(1) != "AA":
             raise InterfaceRefused(f"{kind} answered {msa.get(1)}: {msa.get(3)}")
 

@@ -1,38 +1,27 @@
-"""The end of a visit: the report generated, signed and delivered, and now and then a signed
-report found wrong, amended and re-issued."""
+"""The end of a visit: the pathologist signs the report the processors generated (they deliver
+it), and now and then a signed report turns out wrong: the result is amended, verified again by
+a second person, and the amended version the processors generate is signed in turn."""
 
 from __future__ import annotations
 
-from domains.report.commands import (
-    AmendReport,
-    DeliverReport,
-    GenerateReport,
-    Recipient,
-    SignReport,
-)
+from domains.report.commands import SignReport
 from domains.result.commands import AmendResult, VerifyResult
 from infra.simulation.context import VisitContext
 from infra.simulation.values import reading
 
 
-def deliver_report(visit: VisitContext, order_id: str, result_ids: list[str]) -> None:
+def sign_report(visit: VisitContext, order_id: str, result_ids: list[str]) -> None:
     s = visit.staff
-    report_id = visit.send(GenerateReport, s.pathologist, order_id=order_id)["report_id"]
+    report_id = visit.lookout.report(visit.org, order_id)  # in the pathologist's queue
     visit.send(SignReport, s.pathologist, report_id=report_id, pathologist_name=s.pathologist)
-    recipients = [
-        Recipient(
-            role="patient", name="patient", channel="sms", destination=visit.plan.patient.mobile
-        ),
-        Recipient(role="ordering_clinician", name="clinician", channel="portal"),
-    ]
-    visit.send(DeliverReport, s.pathologist, report_id=report_id, recipients=recipients)
     if visit.plan.amend_after_sign and result_ids:
+        visit.lookout.delivered(visit.org, report_id, version=1)  # the ward calls about it
         amend_signed_report(visit, order_id, report_id, result_ids[0])
 
 
 def amend_signed_report(visit: VisitContext, order_id: str, report_id: str, result_id: str) -> None:
-    """A signed report turns out wrong: amend the result, have a second person verify the
-    new value, then re-issue, re-sign and re-deliver the report."""
+    """A signed report turns out wrong: amend the result and have a second person verify the
+    new value; the processors issue the amended report, which the pathologist signs."""
     s, p = visit.staff, visit.plan.patient
     code = visit.result_codes[result_id]
     test = visit.catalog.get(code)
@@ -48,13 +37,5 @@ def amend_signed_report(visit: VisitContext, order_id: str, report_id: str, resu
         reason="transcription error corrected after ward call",
     )
     visit.send(VerifyResult, s.verifier, result_id=result_id)
-    visit.send(
-        AmendReport, s.pathologist, order_id=order_id, reason="result amended after sign-off"
-    )
+    visit.lookout.report(visit.org, order_id, version=2)
     visit.send(SignReport, s.pathologist, report_id=report_id, pathologist_name=s.pathologist)
-    visit.send(
-        DeliverReport,
-        s.pathologist,
-        report_id=report_id,
-        recipients=[Recipient(role="ordering_clinician", name="clinician", channel="portal")],
-    )

@@ -22,3 +22,33 @@ def format_counts(counts: Counter[tuple[str, str]], topics: Iterable[str]) -> li
         lines += [f"    {etype:<32} {n:>7}" for etype, n in sorted(per_type.items())]
     lines.append(f"{'total':<26} {sum(counts.values()):>7}")
     return lines
+
+
+_FAMILIES = (
+    ("patient:", "patients"),
+    ("patient:mrn:", "MRN index entries"),
+    ("order:", "orders"),
+    ("sample:", "samples (with timeline)"),
+    ("result:", "results"),
+    ("worklist:*:criticals:", "critical worklists"),
+    ("worklist:*:bench:", "bench queues"),
+    ("worklist:*:recollections:", "recollection worklists"),
+    ("_v:", "field-version hashes"),
+)
+
+
+def read_model_lines(redis_url: str, prefix: str = "") -> list[str]:
+    """Read-model keys per family, and what waits on the worklists."""
+    from infra.redis.store import redis_client
+    from infra.redis.views import key_counts, worklist_sizes
+
+    client = redis_client(redis_url)
+    try:
+        counts, waiting = key_counts(client, prefix), worklist_sizes(client, prefix)
+    finally:
+        client.close()
+    lines = [f"{family + '*':<26} {counts[family]:>7}  {what}" for family, what in _FAMILIES]
+    entries = ", ".join(
+        f"{kind} {waiting[kind]}" for kind in ("criticals", "bench", "recollections")
+    )
+    return [*lines, f"waiting on worklists: {entries}"]

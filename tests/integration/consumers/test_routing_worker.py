@@ -23,7 +23,7 @@ from domains.shared.bus import MessageBus
 from infra.bootstrap import build_relay, build_worker
 from infra.config.settings import Settings
 from producers.relay import Relay
-from producers.topics import ensure_topics
+from tests.integration.lab import own_namespace
 from tests.integration.producers.test_relay import consume_all
 
 pytestmark = pytest.mark.integration
@@ -31,17 +31,11 @@ ORG = "org-routing"
 
 
 @pytest.fixture
-def settings(
-    stack: Settings, fresh_database_url: str, unique_name: Callable[[str], str]
-) -> Settings:
-    """A namespace of its own: the routing group reads its topics from the beginning, and
-    must meet only this test's events (others publish synthetic ones to the shared one)."""
-    namespace = unique_name("t-routing").replace(".", "-")  # its topics are deleted after
-    own = stack.model_copy(
-        update={"database_url": fresh_database_url, "topic_namespace": namespace}
-    )
-    ensure_topics(own.kafka_bootstrap, own.topics())
-    return own
+def settings(stack: Settings, settings: Settings) -> Iterator[Settings]:
+    """This test's fresh database, on a topic namespace of its own: other tests publish events
+    (a generated SAMPLE_RECEIVED without tests, say) the routing worker rightly dead-letters."""
+    with own_namespace(stack, settings.database_url, "routing") as own:
+        yield own
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tests.integration.criticals.conftest import (
     start_loop,
     wait_for,
 )
+from tests.integration.lab import lab_running, own_namespace
 
 pytestmark = pytest.mark.integration
 DAY_ORG = "org-day"
@@ -38,20 +39,28 @@ def test_every_critical_of_a_simulated_day_is_notified_by_email_and_read_back_af
     on_stack: Settings, tmp_path: Path, smtp: SmtpServer, running: Callable[[Any], Any]
 ) -> None:
     # long enough for a clinician who answers (up to 1.5 s after the email) to beat the clock
-    settings = critical_settings(on_stack, tmp_path, smtp.port, sla_seconds=5.0)
-    directory = yaml.safe_load((REPO_ROOT / "infra/simulation/directory.yaml").read_text())
-    (tmp_path / "day.yaml").write_text(yaml.safe_dump({**directory, "organization": DAY_ORG}))
-    load_file(tmp_path / "day.yaml", settings.database_url)
+    with own_namespace(on_stack, on_stack.database_url, "crit-day") as namespace:
+        settings = critical_settings(namespace, tmp_path, smtp.port, sla_seconds=5.0)
+        directory = yaml.safe_load((REPO_ROOT / "infra/simulation/directory.yaml").read_text())
+        (tmp_path / "day.yaml").write_text(yaml.safe_dump({**directory, "organization": DAY_ORG}))
+        load_file(tmp_path / "day.yaml", settings.database_url)
+        _check_day(settings, directory, smtp, running)
+
+
+def _check_day(
+    settings: Settings, directory: dict[str, Any], smtp: SmtpServer, running: Callable[[Any], Any]
+) -> None:
     emails = {p["role"]: p["email"] for p in directory["providers"]}
     start = watermarks(settings.kafka_bootstrap, settings.topics().events)
-    bus, _loop, _relay = start_loop(settings, running)
+    bus, _loop, _relay = start_loop(settings, running)  # the relay and the critical loop
     engine = make_engine(settings.database_url)
     catalog = load_catalog()
 
-    report = run_day(
-        bus, catalog, organization_id=DAY_ORG, patients=14, seed=11, today=date.today(),
-        critical_rate=0.6, calls=NotifiedCalls(bus.handle, engine, patience_s=60, seed=11),
-    )  # fmt: skip
+    with lab_running(settings, relay=False):  # routing, completion, reporting
+        report = run_day(
+            bus, catalog, organization_id=DAY_ORG, patients=14, seed=4, today=date.today(),
+            critical_rate=0.6, calls=NotifiedCalls(bus.handle, engine, patience_s=60, seed=4),
+        )  # fmt: skip
     engine.dispose()
 
     assert report.criticals >= 3

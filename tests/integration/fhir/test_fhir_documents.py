@@ -6,42 +6,36 @@ through the FHIR router (JSON, OperationOutcome for what is not there or not ser
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from domains.catalog.model import load_catalog
-from domains.shared.bus import MessageBus
-from infra.bootstrap import build_worker
+from infra.bootstrap import bootstrap, build_api
 from infra.config.settings import Settings
-from infra.db.aggregates import ReportRow
+from infra.db.aggregates import OrderRow, ReportRow
+from infra.db.engine import make_engine
 from infra.db.interop import FhirDocumentRow
 from infra.fhir.documents import FhirDocumentStore
+from infra.http.auth import mint_token
 from infra.http.fhir import fhir_router
 from infra.simulation.day import run_day
 from tests.integration.hl7.conftest import wait_for
+from tests.integration.http.conftest import serving
+from tests.integration.lab import LAB_PROCESSORS, lab_running, own_namespace
 from tests.interop.hapi import HapiValidator
 
 pytestmark = pytest.mark.integration
 ORG = "org-fhir"
 OUT = Path(__file__).resolve().parents[3] / "build" / "interop"
-
-
-@pytest.fixture
-def documents_worker(stack: Settings, settings: Settings, relay: None) -> Iterator[None]:
-    consumer = build_worker(settings, "fhir-documents")
-    thread = threading.Thread(target=consumer.run, daemon=True)
-    thread.start()
-    yield
-    consumer.stop()
-    thread.join(timeout=30)
 
 
 def signed_versions(engine: Engine) -> int:
@@ -55,16 +49,34 @@ def stored(engine: Engine) -> int:
         return conn.execute(select(func.count()).select_from(FhirDocumentRow)).scalar_one()
 
 
+@dataclass(frozen=True)
+class Day:
+    settings: Settings
+    engine: Engine
+    bundles: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def lab_day(stack: Settings, module_database_url: str) -> Iterator[Day]:
+    """A simulated day with the lab's processors and the fhir-documents worker running in a
+    namespace of its own; its signed reports as the worker stored them."""
+    with own_namespace(stack, module_database_url, "fhir") as settings:
+        engine = make_engine(settings.database_url)
+        with lab_running(settings, (*LAB_PROCESSORS, "fhir-documents")) as lab:
+            report = run_day(
+                bootstrap(settings), load_catalog(), organization_id=ORG, patients=12, seed=4,
+                today=date.today(), critical_rate=0.3,
+            )  # fmt: skip
+            assert report.criticals > 0
+            lab.settle()
+            wait_for(lambda: stored(engine) == signed_versions(engine), 120)
+        yield Day(settings, engine, FhirDocumentStore(engine).all_bundles(ORG))
+        engine.dispose()
+
+
 @pytest.fixture
-def day(engine: Engine, bus: MessageBus, documents_worker: None) -> list[dict[str, Any]]:
-    """A simulated day's signed reports, as the worker stored them."""
-    report = run_day(
-        bus, load_catalog(), organization_id=ORG, patients=12, seed=11, today=date.today(),
-        critical_rate=0.3,
-    )  # fmt: skip
-    assert report.criticals > 0
-    wait_for(lambda: stored(engine) == signed_versions(engine), 120)
-    return FhirDocumentStore(engine).all_bundles(ORG)
+def day(lab_day: Day) -> list[dict[str, Any]]:
+    return lab_day.bundles
 
 
 def test_every_bundle_of_a_simulated_day_passes_the_hapi_fhir_validator(
@@ -109,9 +121,9 @@ def test_a_bundle_is_a_document_that_follows_the_lab_report_shape(
 
 
 def test_the_fhir_router_serves_bundles_and_reports_of_the_callers_organization_only(
-    engine: Engine, day: list[dict[str, Any]]
+    lab_day: Day, day: list[dict[str, Any]]
 ) -> None:
-    store = FhirDocumentStore(engine)
+    store = FhirDocumentStore(lab_day.engine)
     caller = {"org": ORG}
     app = FastAPI()
     app.include_router(fhir_router(lambda: store, lambda: caller["org"]))
@@ -147,3 +159,35 @@ def _flags(bundle: dict[str, Any]) -> set[str]:
         for i in e["resource"].get("interpretation", [])
         for c in i["coding"]
     }
+
+
+def test_the_api_serves_fhir_to_the_reports_readers_with_the_token_identity(
+    lab_day: Day, day: list[dict[str, Any]]
+) -> None:
+    settings = lab_day.settings
+    secret = settings.jwt_secret.get_secret_value()
+    report = _resource(day[-1], "DiagnosticReport")
+    with lab_day.engine.connect() as conn:
+        order_id = conn.scalar(select(ReportRow.order_id).where(ReportRow.id == report["id"]))
+        provider = conn.scalar(
+            select(OrderRow.data["ordering_provider_id"].astext).where(OrderRow.id == order_id)
+        )
+    assert provider, "the simulated order names its clinician"
+
+    def get(path: str, user: str, roles: list[str], org: str = ORG) -> httpx.Response:
+        token = mint_token(secret, user_id=user, organization_id=org, roles=roles)
+        return httpx.get(f"{url}{path}", headers={"Authorization": f"Bearer {token}"})
+
+    with serving(build_api(settings)) as url:
+        path = f"/fhir/Bundle/{report['id']}"
+        staff = get(path, "dr.pillai", ["pathologist"])
+        assert (staff.status_code, staff.json()["type"]) == (200, "document")
+        assert staff.headers["content-type"].startswith("application/fhir+json")
+        own = get(f"/fhir/DiagnosticReport/{report['id']}", provider, ["clinician"])
+        assert (own.status_code, own.json()["id"]) == (200, report["id"])
+        other = get(path, "dr.someone-else", ["clinician"])
+        assert (other.status_code, other.json()["resourceType"]) == (404, "OperationOutcome")
+        tenant = get(path, "dr.pillai", ["pathologist"], org="another-org")
+        assert tenant.status_code == 404
+        assert httpx.get(f"{url}{path}").status_code == 401
+        assert "/fhir/Bundle/{report_id}" in httpx.get(f"{url}/openapi.json").json()["paths"]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from domains.shared.check_digits import verhoeff_check_digit
 from infra.config.settings import Settings
 from infra.http.auth import mint_token
 from tests.integration.http.conftest import (
@@ -219,3 +220,16 @@ def test_health_names_every_part_and_metrics_count_requests_by_route(api_url: st
     assert "lis_outbox_backlog" in metrics
     assert "lis_critical_detection_to_acknowledgement_seconds_bucket" in metrics
     assert "/api/v1/patients/x-1" not in metrics  # ids never become labels
+
+
+def test_a_known_aadhaar_is_a_409_that_points_at_the_existing_chart(staff: Staff) -> None:
+    body = "2" + f"{uuid.uuid4().int % 10**10:010d}"
+    aadhaar = body + verhoeff_check_digit(body)
+    first = staff.desk.post("/patients", {**PATIENT, "aadhaar": aadhaar})
+    assert first.status_code == 201
+    again = staff.desk.post("/patients", {**PATIENT, "given_name": "Meena", "aadhaar": aadhaar})
+    assert again.status_code == 409
+    problem = again.json()
+    assert problem["code"] == "duplicate_identifier"
+    assert problem["existing_patient_id"] == first.json()["patient_id"]
+    assert aadhaar not in again.text  # the number itself is never echoed

@@ -4,34 +4,52 @@ per visit carried into the events, and the demo's summary read from them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from domains.catalog.model import load_catalog
+from infra.bootstrap import bootstrap
 from infra.config.settings import Settings
 from infra.simulation.day import run_day
 from infra.simulation.through_api import TimedApiSend
+from tests.integration.lab import lab_running, own_namespace
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def api_settings(stack: Settings, module_database_url: str) -> Iterator[Settings]:
+    """The API on a topic namespace of its own: the relay and the processors run for this
+    module's day (the staff wait for their work), and meet only its events."""
+    with own_namespace(stack, module_database_url, "api-day") as own:
+        yield own.model_copy(
+            update={
+                "rate_limit_api_per_minute": 1_000_000,
+                "rate_limit_address_per_minute": 1_000_000,
+            }
+        )
 
 
 def test_a_simulated_day_through_the_api_leaves_one_flow_per_visit(
     api_url: str, api_settings: Settings
 ) -> None:
     send = TimedApiSend(api_url, api_settings.jwt_secret.get_secret_value(), "org-sim-api")
+    catalog = load_catalog()
     try:
-        report = run_day(
-            None,
-            load_catalog(),
-            organization_id="org-sim-api",
-            patients=3,
-            seed=2026,
-            today=date.today(),
-            critical_rate=0.5,
-            send=send,
-        )
+        with lab_running(api_settings):
+            report = run_day(
+                bootstrap(api_settings, catalog=catalog),  # the staff's lookout reads through it
+                catalog,
+                organization_id="org-sim-api",
+                patients=3,
+                seed=2026,
+                today=date.today(),
+                critical_rate=0.5,
+                send=send,
+            )
     finally:
         send.close()
     assert report.visits == 3
@@ -48,6 +66,11 @@ def test_a_simulated_day_through_the_api_leaves_one_flow_per_visit(
     finally:
         engine.dispose()
     assert {r.correlation_id for r in rows} == set(report.correlation_ids)
-    assert len(rows) == sum(report.commands.values())
+    # what the staff sent, each under the token's user; the rest the processors issued (no user)
+    staff = [r for r in rows if r.user_id is not None]
+    assert len(staff) == sum(report.commands.values())
+    processors = {r.command_type for r in rows if r.user_id is None}
+    assert processors <= {"RouteSample", "CompleteOrder", "GenerateReport", "AmendReport",
+                          "DeliverReport"}  # fmt: skip
     signers = {r.user_id for r in rows if r.command_type == "SignReport"}
     assert signers == {"Dr. M. Pillai (MD Path)"}  # the staff member's id, from the token

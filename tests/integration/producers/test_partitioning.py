@@ -12,12 +12,13 @@ from confluent_kafka.admin import AdminClient
 from consumers.flow_reader import read_events, watermarks
 from consumers.topic_audit import audit, audit_topics
 from domains.catalog.model import load_catalog
-from infra.bootstrap import bootstrap, build_relay
+from infra.bootstrap import bootstrap
 from infra.config.settings import Settings
 from infra.simulation.day import run_day
 from producers.partitioning import java_partition
+from producers.relay import Relay
 from producers.topics import ensure_topics
-from tests.integration.producers.test_relay import drain_outbox
+from tests.integration.lab import lab_running
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +40,19 @@ def own_namespace(
 
 
 def publish_day(settings: Settings, patients: int, seed: int) -> int:
-    """A simulated day through the bus and the relay; the number of events published."""
+    """A simulated day through the bus, the relay and the processors; the number of events
+    published."""
     catalog = load_catalog()
     bus = bootstrap(settings, catalog=catalog)
-    run_day(
-        bus, catalog, organization_id="org-part", patients=patients, seed=seed, today=date.today()
-    )
-    relay = build_relay(settings, 500)
-    try:
-        return drain_outbox(relay, settings.database_url)
-    finally:
-        relay.close()
+    with lab_running(settings) as lab:
+        run_day(
+            bus, catalog, organization_id="org-part", patients=patients, seed=seed,
+            today=date.today(),
+        )  # fmt: skip
+        lab.settle()
+        relay = lab.runners["relay"]
+        assert isinstance(relay, Relay)
+        return relay.published
 
 
 def test_a_simulated_days_events_sit_on_the_java_partition_of_their_key(

@@ -1,10 +1,11 @@
-"""One patient's visit end to end: commands on Postgres, the relay to Kafka, and what a
-downstream service reading the topics with stock clients sees."""
+"""One patient's visit end to end: commands on Postgres, the relay to Kafka, the processors'
+reactions, and what a downstream service reading the topics with stock clients sees."""
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -13,21 +14,28 @@ from sqlalchemy import create_engine, text
 
 from consumers.flow_reader import read_flows, watermarks
 from domains.catalog.model import load_catalog
-from infra.bootstrap import bootstrap, build_relay
+from infra.bootstrap import bootstrap
 from infra.config.settings import Settings
 from infra.simulation.journey import Visit
+from infra.simulation.lookout import Lookout
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import VisitPlan
-from tests.integration.producers.test_relay import drain_outbox
+from tests.integration.lab import lab_running, own_namespace
 
 pytestmark = pytest.mark.integration
 POTASSIUM = "2823-3"
 
 
 @pytest.fixture(scope="module")
-def published_visit(stack: Settings, module_database_url: str) -> dict[str, Any]:
+def namespace(stack: Settings, module_database_url: str) -> Iterator[Settings]:
+    with own_namespace(stack, module_database_url, "flow") as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def published_visit(namespace: Settings, module_database_url: str) -> dict[str, Any]:
     """A STAT renal panel with a critical potassium, relayed to Kafka and read back."""
-    settings = stack.model_copy(update={"database_url": module_database_url})
+    settings = namespace
     catalog = load_catalog()
     rng = random.Random(7)
     today = date.today()
@@ -42,14 +50,13 @@ def published_visit(stack: Settings, module_database_url: str) -> dict[str, Any]
         placer_order_number="HIS-FLOW-1",
     )
     start = watermarks(settings.kafka_bootstrap, settings.topics().events)
-    outcome = Visit(
-        bootstrap(settings, catalog=catalog).handle, catalog, "org-flow", plan, rng, today
-    ).run()
-    relay = build_relay(settings, batch_size=500)
-    try:
-        drain_outbox(relay, module_database_url)
-    finally:
-        relay.close()
+    bus = bootstrap(settings, catalog=catalog)
+    with lab_running(settings) as lab:
+        visit = Visit(
+            bus.handle, catalog, "org-flow", plan, rng, today, lookout=Lookout(bus.uow_factory)
+        )
+        outcome = visit.run()
+        lab.settle()
     events = [
         (e.topic, e.key, e.record)
         for e in read_flows(
@@ -102,13 +109,13 @@ def test_every_aggregate_publishes_its_lifecycle_in_order(published_visit: dict[
 
 
 def test_events_land_on_their_domain_topic_keyed_by_aggregate_with_gapless_versions(
-    published_visit: dict[str, Any], stack: Settings
+    published_visit: dict[str, Any], namespace: Settings
 ) -> None:
     versions: dict[str, list[int]] = defaultdict(list)
-    namespace = stack.topic_namespace
+    prefix = namespace.topic_namespace
     for topic, key, record in published_visit["events"]:
         meta = record["metadata"]
-        assert topic == f"{namespace}.{meta['aggregate_type'].lower()}.events"
+        assert topic == f"{prefix}.{meta['aggregate_type'].lower()}.events"
         assert key == meta["aggregate_id"]
         versions[key].append(meta["aggregate_version"])
     assert all(v == list(range(1, len(v) + 1)) for v in versions.values()), versions
@@ -126,15 +133,19 @@ def test_one_correlation_id_and_every_causation_leads_back_to_a_staff_command(
     for _topic, _key, record in events:
         cause = record["metadata"]["causation_id"]
         assert cause in commands or cause in event_ids, f"dangling causation {cause}"
-    # Staff issued every command of this visit, so each is a root of the causation tree.
-    assert set(commands.values()) == {None}
+    # Staff commands are the roots of the causation tree; the processors' commands (routing,
+    # completion, the report, its delivery) hang from the event each reacted to.
+    caused = [cause for cause in commands.values() if cause is not None]
+    assert len(caused) == 4  # RouteSample, CompleteOrder, GenerateReport, DeliverReport
+    assert set(caused) <= event_ids
+    assert len(commands) - len(caused) >= 10
 
 
 def test_published_events_never_carry_phi_in_the_clear(
-    published_visit: dict[str, Any], stack: Settings
+    published_visit: dict[str, Any], namespace: Settings
 ) -> None:
     person = published_visit["patient"]
-    topic = stack.topics().for_aggregate("Patient")
+    topic = namespace.topics().for_aggregate("Patient")
     patient = next(r for t, _k, r in published_visit["events"] if t == topic)
     assert patient["aadhaar_masked"] == f"XXXX-XXXX-{person.aadhaar[-4:]}"
     assert patient["mobile_masked"].endswith(person.mobile[-4:])

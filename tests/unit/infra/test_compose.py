@@ -30,7 +30,7 @@ def _host_ports(service: dict[str, Any]) -> set[int]:
 
 
 STACK = {"postgres", "redis", "kafka", "registry", "smtp"}
-APP = {"migrate", "topics", "relay", "demo"}
+APP = {"migrate", "topics", "relay", "workers", "demo"}
 
 
 def test_the_four_stack_services_with_expected_images(compose: dict[str, Any]) -> None:

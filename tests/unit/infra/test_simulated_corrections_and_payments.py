@@ -10,14 +10,15 @@ from domains.report.events import ReportDelivered, ReportGenerated, ReportSigned
 from domains.result.events import ResultAmended, ResultInvalidated
 from infra.simulation.day import run_day
 from infra.simulation.mishaps import PAYMENT_PLANS
-from tests.unit.fakes import FakeApp
+from tests.unit.processor_pump import PumpedApp
 
 
 def test_a_simulated_day_amends_withdraws_and_bills() -> None:
-    app = FakeApp()
+    app = PumpedApp()  # the processors complete, report and deliver, as on the stack
     day = run_day(
-        app.bus, app.catalog, organization_id="org-1", patients=5, seed=12, today=app.clock.today()
-    )
+        app.pumped_bus(), app.catalog, organization_id="org-1", patients=5, seed=12,
+        today=app.clock.today(), concurrency=1,
+    )  # fmt: skip
     types = Counter(app.uow.event_types())
 
     # a result amended after sign-off: its report superseded, the new version signed and sent
@@ -49,15 +50,16 @@ def test_a_simulated_day_amends_withdraws_and_bills() -> None:
 
 
 def test_the_same_seed_on_the_same_database_finds_the_returning_patients() -> None:
-    app = FakeApp()
+    app = PumpedApp()
     for _ in range(2):
         run_day(
-            app.bus,
+            app.pumped_bus(),
             app.catalog,
             organization_id="org-1",
             patients=2,
             seed=5,
             today=app.clock.today(),
+            concurrency=1,
         )
     assert Counter(app.uow.event_types())["PATIENT_CREATED"] == 2
     assert Counter(app.uow.event_types())["ORDER_CREATED"] == 4

@@ -1,0 +1,1 @@
+"""Redis adapters: the read-model store (``store``) and reading the read models (``views``)."""
