@@ -10,7 +10,7 @@ from typing import Any
 from redis import Redis
 
 from infra.http.auth import Principal
-from infra.http.query_routes import _theirs
+from infra.http.query_routes import may_read_order
 from infra.http.reads.ports import Page, PatientQuery, ReadModels, View
 from infra.http.reads.redis import RedisReadModels
 from infra.http.reads.views import patient_view, report_view
@@ -111,8 +111,8 @@ def test_a_clinician_reads_the_orders_they_placed_and_no_others() -> None:
         }
     )
     dr1 = Principal("dr-1", "lab-a", frozenset({"clinician"}))
-    assert _theirs(reads, dr1, "o-mine")
-    assert not _theirs(reads, dr1, "o-other")
-    assert not _theirs(reads, dr1, "o-none")
-    assert not _theirs(reads, Principal("dr-1", "lab-b", frozenset({"clinician"})), "o-mine")
-    assert _theirs(reads, Principal("t", "lab-a", frozenset({"technologist"})), "o-other")
+    assert may_read_order(reads, dr1, "o-mine")
+    assert not may_read_order(reads, dr1, "o-other")
+    assert not may_read_order(reads, dr1, "o-none")
+    assert not may_read_order(reads, Principal("dr-1", "lab-b", frozenset({"clinician"})), "o-mine")
+    assert may_read_order(reads, Principal("t", "lab-a", frozenset({"technologist"})), "o-other")
