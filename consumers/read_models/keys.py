@@ -13,13 +13,14 @@ ever masked; no Aadhaar, mobile or email in the clear.
     only, so the tenant picks the entry: ``HGET patient:mrn:{mrn} {organization_id}``.
 ``order:{order_id}`` (hash) order_id, organization_id, patient_id, mrn, placer_order_number,
     priority, tests (JSON: loinc_code, name, specimen_type, container, department, bench),
-    ordering_clinician_name, ordering_clinician_contact_masked, clinical_notes,
-    catalog_version, status (created|confirmed|cancelled|completed), cancel_reason, created_at,
-    completed_at, version, updated_at; its samples as ``sample.{sample_id}.{attr}`` (status,
-    accession_number, specimen_type, collected_at, collected_ms, bench, rejection_reason,
-    recollection_required, rejected_ms); its results as ``result.{result_id}.loinc_code`` (the
-    result itself: ``result:{result_id}``); its report as ``report.{attr}`` (report_id,
-    report_version, status generated|signed|delivered, signed_by, signed_at, delivered_at).
+    ordering_clinician_name, ordering_clinician_contact_masked, ordering_provider_id,
+    clinical_notes, catalog_version, status (created|confirmed|cancelled|completed),
+    cancel_reason, created_at, completed_at, version, updated_at; its samples as
+    ``sample.{sample_id}.{attr}`` (status, accession_number, specimen_type, collected_at,
+    collected_ms, bench, rejection_reason, recollection_required, rejected_ms); its results as
+    ``result.{result_id}.loinc_code`` (the result itself: ``result:{result_id}``); its report
+    as ``report.{attr}`` (report_id, report_version, status generated|signed|delivered,
+    signed_by, signed_at, delivered_at).
 ``sample:{sample_id}`` (hash) sample_id, organization_id, order_id, patient_id,
     accession_number, specimen_type, container, priority, loinc_codes (JSON), collected_at,
     collected_by, received_at, received_ms, department, bench, status

@@ -56,6 +56,7 @@ def order_created(meta: Record, r: Record) -> list[Op]:
             "ordering_clinician_name": r["ordering_clinician_name"],
             "catalog_version": r["catalog_version"],
             "ordering_clinician_contact_masked": r.get("ordering_clinician_contact_masked"),
+            "ordering_provider_id": r.get("ordering_provider_id"),  # whose patient: API reads
             "clinical_notes": r.get("clinical_notes"),
             "created_at": meta["occurred_at"].isoformat(),
         }

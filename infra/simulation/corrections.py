@@ -1,16 +1,11 @@
 """A released report found wrong afterwards (issue 12), as planned (``VisitPlan.correction``):
 a result amended (its report superseded by an amended version, signed and delivered again), or
-a result withdrawn (invalidated; the amended report says so)."""
+a result withdrawn (invalidated; the pathologist amends the report to say so and signs it). The
+processors deliver what is signed, as always."""
 
 from __future__ import annotations
 
-from domains.report.commands import (
-    AmendReport,
-    DeliverReport,
-    GenerateReport,
-    Recipient,
-    SignReport,
-)
+from domains.report.commands import AmendReport, SignReport
 from domains.result.commands import InvalidateResult
 from infra.simulation.context import VisitContext
 from infra.simulation.reporting import amend_signed_report
@@ -21,8 +16,7 @@ def after_delivery(visit: VisitContext, order_id: str, result_ids: list[str]) ->
     if correction is None or not result_ids:
         return
     s = visit.staff
-    # idempotent: answers with the order's report
-    report_id = visit.send(GenerateReport, s.pathologist, order_id=order_id)["report_id"]
+    report_id = visit.lookout.report(visit.org, order_id)  # delivered already
     if correction == "amend":
         if not visit.plan.amend_after_sign:  # else reporting amended it already
             amend_signed_report(visit, order_id, report_id, result_ids[0])
@@ -38,9 +32,3 @@ def after_delivery(visit: VisitContext, order_id: str, result_ids: list[str]) ->
     )
     visit.send(AmendReport, s.pathologist, order_id=order_id, reason="result withdrawn: QC failure")
     visit.send(SignReport, s.pathologist, report_id=report_id, pathologist_name=s.pathologist)
-    visit.send(
-        DeliverReport,
-        s.pathologist,
-        report_id=report_id,
-        recipients=[Recipient(role="ordering_clinician", name="clinician", channel="portal")],
-    )

@@ -73,7 +73,9 @@ class PostgresReadModels(ReadModels):
             return None
         samples = self._many(_T["Sample"], org, order_id=order_id)
         results = self._many(_T["Result"], org, order_id=order_id)
-        return {**data, "samples": samples, "results": results}
+        # named as in the events and the Redis model: the clinician whose patient this is
+        ordering = {"ordering_provider_id": data.get("provider_id")}
+        return {**data, **ordering, "samples": samples, "results": results}
 
     def sample(self, org: str, sample_id: str) -> View | None:
         data = self._one(_T["Sample"], org, sample_id)

@@ -3,9 +3,6 @@ flow ids, a redelivery changes nothing, and the domain's refusal is an answer, n
 
 from __future__ import annotations
 
-from typing import Any
-
-from consumers.base import Received
 from consumers.processors import routing
 from consumers.processors.base import ProcessorHandler, command_for
 from domains.sample.commands import RejectSample, RouteSample
@@ -14,27 +11,9 @@ from domains.sample.model import Sample
 from domains.shared.ids import derived_id
 from domains.shared.messages import EventEnvelope
 from producers.topics import Topics
-from schemas.avro_codec import default_codec, encode
 from tests.unit.domains.conftest import ORG, order, received_sample, register
 from tests.unit.fakes import FakeApp
-
-NO_SESSION: Any = None  # command-issuing processors do not touch the consumer's transaction
-
-
-def as_received(envelope: EventEnvelope) -> Received:
-    """What the consumer loop hands a handler, built with the real Avro codec."""
-    name, body = encode(envelope)
-    return Received(
-        topic=Topics().for_event(envelope.event),
-        partition=0,
-        offset=0,
-        key=envelope.metadata.aggregate_id,
-        headers={},
-        schema_name=name,
-        record={},
-        body=body,
-        writer_schema=default_codec().parsed_schema(name),
-    )
+from tests.unit.processor_pump import NO_SESSION, as_received
 
 
 def received_event(app: FakeApp) -> EventEnvelope:

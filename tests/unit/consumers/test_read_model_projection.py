@@ -137,3 +137,18 @@ def test_a_record_without_what_its_type_promises_is_poison(
 def test_events_the_read_models_do_not_show_project_to_nothing() -> None:
     assert project("lis.payment.PaymentReceived", {"metadata": {}}) == []
     assert project("lis.some.FutureEvent", {}) == []
+
+
+def test_an_order_names_its_clinician_for_the_apis_clinician_reads(
+    day: tuple[PumpedApp, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    created = [(name, r) for name, r in day[1] if name.endswith("OrderCreated")]
+    assert created
+    for name, record in created:
+        writes = [w for op in project(name, record) for w in op[2:]]
+        fields: dict[str, Any] = {}
+        for write in writes:
+            if isinstance(write, dict):
+                fields.update(write)
+        assert fields["ordering_provider_id"] == record["ordering_provider_id"]
+        assert record["ordering_provider_id"]  # the simulated clinicians are in the directory
