@@ -133,6 +133,8 @@ REACTIONS = {
     ("RESULT_VERIFIED", "ORDER_COMPLETED"): "order_id",
     ("ORDER_COMPLETED", "REPORT_GENERATED"): "order_id",
     ("RESULT_VERIFIED", "REPORT_GENERATED"): "order_id",  # after a correction (completion)
+    # the order completed before its last critical call was documented: reported on the call
+    ("CRITICAL_VALUE_ACKNOWLEDGED", "REPORT_GENERATED"): "order_id",
     ("REPORT_SIGNED", "REPORT_DELIVERED"): "report_id",
 }
 
