@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from domains.catalog.model import load_catalog
-from infra.bench.api_data import ORG, Entry, enter_command, fresh_database, received_samples
+from infra.bench.api_data import ORG, Entry, enter_command, received_samples
 from infra.config.settings import Settings
+from infra.db.migrate import scratch_database
 from infra.http.auth import mint_token
 from infra.http.server import start_api_process, stop
 from infra.simulation.through_api import percentile
@@ -154,7 +155,7 @@ def run_bench(
     # a log line per command would cost the baseline CPU that the API server does not spend
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     total = int(rate * seconds)
-    with fresh_database(settings.database_url) as url:
+    with scratch_database(settings.database_url, "lis_bench_api") as url:
         bench_settings = settings.model_copy(update={"database_url": url})
         from infra.bootstrap import bootstrap
 

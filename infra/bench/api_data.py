@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from domains.catalog.model import Catalog
 from domains.order.commands import ConfirmOrder, PlaceOrder
@@ -22,7 +17,6 @@ from domains.result.commands import EnterResult
 from domains.sample.commands import CollectSample, ReceiveSample
 from domains.shared.bus import MessageBus
 from domains.shared.messages import Command
-from infra.db.migrate import upgrade
 from infra.simulation.people import synthetic_patient
 from infra.simulation.values import reading
 
@@ -37,24 +31,6 @@ class Entry:
     loinc_code: str
     value_text: str
     unit: str | None
-
-
-@contextmanager
-def fresh_database(database_url: str) -> Iterator[str]:
-    name = f"lis_bench_api_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def received_samples(

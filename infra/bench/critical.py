@@ -30,7 +30,6 @@ from typing import Any
 import yaml
 from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from consumers.flow_reader import watermarks
 from domains.notification.ports import OutgoingMessage
@@ -40,7 +39,7 @@ from domains.result.commands import EnterResult
 from domains.sample.commands import CollectSample, ReceiveSample
 from domains.shared.bus import MessageBus
 from infra.config.settings import REPO_ROOT, Settings
-from infra.db.migrate import upgrade
+from infra.db.migrate import scratch_database
 from infra.notify.smtp import SmtpChannel
 from producers.topics import ensure_topics
 
@@ -99,19 +98,15 @@ class CriticalBench:
 
 
 def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBench:
+    with scratch_database(settings.database_url, "lis_bench_critical") as database_url:
+        return _run(settings, database_url, criticals=criticals, rate=rate)
+
+
+def _run(settings: Settings, database_url: str, *, criticals: int, rate: float) -> CriticalBench:
     work = Path(tempfile.mkdtemp(prefix="lis-bench-critical-"))
-    db_name = f"lis_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        make_url(settings.database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db_name}"'))
-    url = make_url(settings.database_url).set(database=db_name)
-    database_url = url.render_as_string(hide_password=False)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     result = CriticalBench(criticals, rate)
     try:
-        upgrade(database_url)
         port = _free_port()
         maildir = work / "mail"
         processes["smtp"] = _spawn(work, "smtp", "-m", "infra.stack.maildir_smtpd", "--port",
@@ -161,9 +156,6 @@ def run_bench(settings: Settings, *, criticals: int, rate: float) -> CriticalBen
             _, _, usage = os.wait4(process.pid, 0)
             process.returncode = 0
             result.cpu_s[name] = usage.ru_utime + usage.ru_stime
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _settings(settings: Settings, work: Path, database_url: str, port: int) -> Settings:

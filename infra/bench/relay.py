@@ -19,13 +19,11 @@ from functools import partial
 
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from domains.sample.events import SampleCollected
 from infra.bench.relay_data import SCHEMA, Row, copy_into_outbox, make_rows
 from infra.config.settings import Settings
-from infra.db.migrate import upgrade
+from infra.db.migrate import scratch_database
 from producers import relay_workers
 from producers.kafka_config import producer_config
 from producers.relay import Relay
@@ -134,35 +132,20 @@ def run_bench(
     ids = SchemaIds(client, topic_for=lambda _cls: relay_topic, events=[SampleCollected])
     values = [frame(ids.id_for(SCHEMA), body) for _, _, body, _ in rows]
     config = producer_config(settings.kafka_bootstrap)
-    admin = create_engine(
-        make_url(settings.database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        for i in range(runs):
-            db_name = f"lis_bench_{run}_{i}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{db_name}"'))
-            try:
-                url = make_url(settings.database_url).set(database=db_name)
-                database_url = url.render_as_string(hide_password=False)
-                upgrade(database_url)
-                copy_into_outbox(database_url, relay_topic, rows, aggregates)
-                factory = partial(
-                    bench_relay, database_url, settings.schema_registry_url,
-                    settings.kafka_bootstrap, relay_topic, batch_size,
-                )  # fmt: skip
-                report = _timed_drain(factory, workers, profile)
-                if report.published != events:
-                    raise RuntimeError(f"relay published {report.published} of {events}")
-                if not result.relay_s or report.wall_s < min(result.relay_s):
-                    result.relay_phases = report.seconds
-                result.relay_s.append(report.wall_s)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-            result.raw_s.append(produce_raw(config, raw_topics[i], values, rows))
-    finally:
-        admin.dispose()
+    for i in range(runs):
+        with scratch_database(settings.database_url, f"lis_bench_{run}_{i}") as database_url:
+            copy_into_outbox(database_url, relay_topic, rows, aggregates)
+            factory = partial(
+                bench_relay, database_url, settings.schema_registry_url,
+                settings.kafka_bootstrap, relay_topic, batch_size,
+            )  # fmt: skip
+            report = _timed_drain(factory, workers, profile)
+            if report.published != events:
+                raise RuntimeError(f"relay published {report.published} of {events}")
+            if not result.relay_s or report.wall_s < min(result.relay_s):
+                result.relay_phases = report.seconds
+            result.relay_s.append(report.wall_s)
+        result.raw_s.append(produce_raw(config, raw_topics[i], values, rows))
         AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics(
             [relay_topic, *raw_topics]
         )

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from domains.shared.bus import MessageBus
 from infra.bootstrap import bootstrap
 from infra.config.settings import Settings, get_settings
 from infra.db.engine import make_engine
-from infra.db.migrate import upgrade
+from infra.db.migrate import scratch_database, upgrade
 from infra.stack.common import host_port
 from producers.topics import ensure_topics
 from tests.integration.containers import containerized_stack, docker_engine_available
@@ -104,19 +103,8 @@ def postgres(request: pytest.FixtureRequest) -> Settings:
 @contextmanager
 def fresh_database(settings: Settings) -> Iterator[str]:
     """A new, fully migrated Postgres database, dropped on exit."""
-    name = f"lis_t_{uuid.uuid4().hex[:12]}"
-    admin_url = make_url(settings.database_url).set(database="postgres")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(settings.database_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with scratch_database(settings.database_url, "lis_t") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
