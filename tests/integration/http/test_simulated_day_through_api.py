@@ -74,3 +74,40 @@ def test_a_simulated_day_through_the_api_leaves_one_flow_per_visit(
                           "DeliverReport"}  # fmt: skip
     signers = {r.user_id for r in rows if r.command_type == "SignReport"}
     assert signers == {"Dr. M. Pillai (MD Path)"}  # the staff member's id, from the token
+
+
+def test_a_second_day_with_the_same_seed_finds_its_returning_patients_through_the_api(
+    api_url: str, api_settings: Settings
+) -> None:
+    """The same seed draws the same people: the desk's second registration of an Aadhaar is a
+    409 naming the existing chart, and the visit goes on with that chart (no second one)."""
+    org = "org-sim-returning"
+    catalog = load_catalog()
+
+    def day() -> dict[str, int]:
+        send = TimedApiSend(api_url, api_settings.jwt_secret.get_secret_value(), org)
+        try:
+            with lab_running(api_settings):
+                report = run_day(
+                    bootstrap(api_settings, catalog=catalog), catalog, organization_id=org,
+                    patients=2, seed=77, today=date.today(), critical_rate=0.0, send=send,
+                )  # fmt: skip
+        finally:
+            send.close()
+        assert report.visits == 2
+        engine = create_engine(api_settings.database_url)
+        try:
+            with engine.connect() as conn:
+                patients = conn.execute(
+                    text("SELECT count(*) FROM patients WHERE organization_id = :o"), {"o": org}
+                ).scalar_one()
+                orders = conn.execute(
+                    text("SELECT count(*) FROM orders WHERE organization_id = :o"), {"o": org}
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        return {"registered": report.commands["RegisterPatient"], "patients": patients,
+                "orders": orders}  # fmt: skip
+
+    assert day() == {"registered": 2, "patients": 2, "orders": 2}
+    assert day() == {"registered": 0, "patients": 2, "orders": 4}
