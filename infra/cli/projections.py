@@ -57,7 +57,9 @@ def rebuild(
 
 @app.command("verify")
 def verify(
-    retries: Annotated[int, typer.Option(help="Compare again this many times if they differ")] = 2,
+    retries: Annotated[
+        int, typer.Option(min=0, help="Compare again this many times if they differ")
+    ] = 2,
 ) -> None:
     """Rebuild into a scratch prefix, compare with the live models, print both checksums.
     Exit 1 (naming the differing keys) when they differ."""

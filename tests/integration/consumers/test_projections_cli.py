@@ -100,3 +100,9 @@ def _check(settings: Settings, client: redis.Redis[bytes]) -> None:
     differs = _lis(settings, "verify", "--retries", "0")
     assert differs.returncode == 1
     assert key in differs.stdout
+
+    before = dump(client, prefix)
+    bad = _lis(settings, "rebuild", "--until", "yesterday")
+    assert bad.returncode == 2
+    assert "not an ISO 8601 time" in bad.stderr
+    assert dump(client, prefix) == before  # refused before anything was emptied
