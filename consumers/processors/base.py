@@ -15,10 +15,13 @@ aggregate -> Postgres + outbox in one transaction). Each command is made by ``co
 A command the domain refuses (``DomainError``: the sample was rejected meanwhile, the order is
 not complete yet) is the domain's answer, not a poison message: it is logged and counted, and
 the event is done; so is a ``DomainError`` raised while a reaction reads state (``Deps``: the
-order it names is not in this organization). Reactions return their commands as a list once
-their reading is done, so no read transaction is open while a command runs. Anything else is
-the consumer loop's business: transient failures are retried, the rest dead-lettered with the
-cause.
+order it names is not in this organization). A command that only lost a race (another writer
+saved the aggregate between its read and its write: ``ConcurrencyConflict``) is not an answer:
+it is sent again, reading afresh, and if it keeps losing the event is retried by the loop
+(``TransientError``), so a race never drops a completion or a report. Reactions return their
+commands as a list once their reading is done, so no read transaction is open while a command
+runs. Anything else is the consumer loop's business: transient failures are retried, the rest
+dead-lettered with the cause.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.orm import Session
 
-from consumers.base import Received
+from consumers.base import Received, TransientError
 from domains.catalog.model import Catalog
-from domains.shared.errors import DomainError
+from domains.shared.bus import send_retrying_races
+from domains.shared.errors import ConcurrencyConflict, DomainError
 from domains.shared.ids import derived_id
 from domains.shared.messages import Command, Event, EventEnvelope
 from domains.shared.uow import AbstractUnitOfWork, Outcome
@@ -107,8 +111,10 @@ class ProcessorHandler:
             return
         for command in commands:
             try:
-                self._send(command)
+                send_retrying_races(self._send, command)
                 self.sent += 1
+            except ConcurrencyConflict as exc:  # still racing: the event again, read afresh
+                raise TransientError(f"{command.command_type}: {exc}") from exc
             except DomainError as exc:
                 self._refused(exc, command.command_type)
 

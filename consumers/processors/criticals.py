@@ -36,7 +36,8 @@ from domains.result.events import (
     CriticalValueEscalated,
     ResultAmended,
 )
-from domains.shared.errors import DomainError
+from domains.shared.bus import send_retrying_races
+from domains.shared.errors import ConcurrencyConflict, DomainError
 from domains.shared.ids import derived_id
 from domains.shared.messages import Command, EventEnvelope
 from domains.shared.policy import PolicySource
@@ -212,7 +213,11 @@ def escalate(send: Callable[[Command], Outcome]) -> timers.Fire:
             f"{_minutes(waited)} after detection",
         )  # fmt: skip
         try:
-            send(command)
+            # a race lost to a verification or an acknowledgement is tried again (reading
+            # afresh); if it keeps losing, the timer stays pending and fires again later
+            send_retrying_races(send, command)
+        except ConcurrencyConflict:
+            raise
         except DomainError as exc:  # acknowledged or superseded meanwhile: nothing to do
             return f"refused: {exc}"
         return f"escalated to tier {tier}"

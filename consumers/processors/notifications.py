@@ -37,7 +37,8 @@ from consumers.processors import deliveries
 from consumers.processors.deliveries import Attempt, Delivery
 from domains.notification.commands import RecordNotificationFailed, RecordNotificationSent
 from domains.notification.ports import Channel, DeliveryFailed, OutgoingMessage, Receipt
-from domains.shared.errors import DomainError
+from domains.shared.bus import send_retrying_races
+from domains.shared.errors import ConcurrencyConflict, DomainError
 from domains.shared.ids import derived_id
 from domains.shared.messages import Command
 from domains.shared.uow import Outcome
@@ -133,7 +134,9 @@ class Notifier:
 
     def _record(self, conn: Connection, attempt: Attempt) -> None:
         try:
-            self._send_command(_record(attempt))
+            send_retrying_races(self._send_command, _record(attempt))
+        except ConcurrencyConflict:
+            raise  # left unrecorded: recorded again from the leftovers, never dropped
         except DomainError as exc:  # a bug upstream (say an unmasked contact): keep going
             log.error("notification.record_refused", notification_id=attempt.delivery.id,
                       error=str(exc))  # fmt: skip

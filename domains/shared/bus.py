@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from domains.shared.errors import Conflict, DomainError
+from domains.shared.errors import ConcurrencyConflict, Conflict, DomainError
 from domains.shared.messages import Command
 from domains.shared.uow import AbstractUnitOfWork, Outcome
 
@@ -97,3 +97,37 @@ class MessageBus:
                 f"{logged.command_type} with a different payload; send a new command id"
             )
         return logged.outcome
+
+
+def lost_a_race(exc: Exception) -> bool:
+    return isinstance(exc, ConcurrencyConflict)
+
+
+def send_retrying_races(
+    send: Callable[[Command], Any],
+    command: Command,
+    attempts: int = 5,
+    lost_race: Callable[[Exception], bool] = lost_a_race,
+) -> Any:
+    """Send ``command``; when it lost an optimistic-concurrency race (another writer saved one
+    of its aggregates between its read and its write: ``ConcurrencyConflict``, nothing of it
+    written, nothing logged), send it again, up to ``attempts`` times. Each attempt reads
+    afresh, so the domain decides again on what the winner left: an acknowledgement that raced
+    a verification is recorded, a completion that raced an acknowledgement completes. Any other
+    refusal is the domain's answer and is raised at once; so is the last lost race.
+    ``lost_race`` tells a lost race from other errors (a client of the API: 409
+    ``concurrency_conflict``)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return send(command)
+        except Exception as exc:
+            if attempt == attempts or not lost_race(exc):
+                raise
+            log.info(
+                "command.race_lost",
+                command_type=command.command_type,
+                command_id=command.command_id,
+                attempt=attempt,
+                reason=str(exc),
+            )
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import Engine
 
 from domains.catalog.model import Catalog, load_catalog
+from domains.shared.bus import send_retrying_races
 from domains.shared.clock import Clock, SystemClock
 from infra.bootstrap.core import bootstrap
 from infra.config.settings import Settings
@@ -26,5 +29,9 @@ def build_hl7_inbound(
     catalog = catalog or load_catalog()
     clock = clock or SystemClock()
     bus = bootstrap(settings, engine=engine, catalog=catalog, clock=clock)
-    services = Services(bus.handle, InterfaceStore(engine), catalog, clock)
+    # a command that lost a race with a processor (say, routing the same sample) is sent again:
+    # the sender would otherwise get an AE for a refusal that says nothing about its message
+    services = Services(
+        partial(send_retrying_races, bus.handle), InterfaceStore(engine), catalog, clock
+    )
     return Hl7Inbound(services, MESSAGE_HANDLERS)

@@ -4,12 +4,13 @@ command with the caller's identity and the request's ids, send it through the bu
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
-from domains.shared.bus import MessageBus
+from domains.shared.bus import MessageBus, send_retrying_races
 from domains.shared.errors import DomainError
 from domains.shared.ids import new_id
 from infra.http.auth import Forbidden, Principal
@@ -123,7 +124,11 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
 
 
 def _handle(bus: MessageBus, command: Any, fresh_id: bool) -> dict[str, Any]:
-    return bus.handle(command, fresh_id=fresh_id)
+    # Commands carry no expected version: one that lost a race with another writer (a
+    # processor routing the same sample, a timer escalating the same result) wrote nothing,
+    # and is decided again on what the winner left; 409 only if it keeps losing.
+    outcome: dict[str, Any] = send_retrying_races(partial(bus.handle, fresh_id=fresh_id), command)
+    return outcome
 
 
 def _documented(route: CommandRoute) -> bool:

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 
 from domains.result.commands import AcknowledgeCriticalValue
 from domains.shared.messages import Command
+from infra.simulation.races import retrying_races
 
 Send = Callable[[Command], object]
 # who reads back, by the tier whose notification they answer
@@ -64,7 +65,7 @@ class CallReport:
 
 class ImmediateCalls:
     def __init__(self, send: Send) -> None:
-        self._send = send
+        self._send = retrying_races(send)
         self.report = CallReport()
 
     def call(self, call: Call) -> None:
@@ -79,7 +80,8 @@ class NotifiedCalls:
     def __init__(
         self, send: Send, engine: Engine, *, patience_s: float = 120.0, seed: int = 0
     ) -> None:
-        self._send, self._engine, self._patience = send, engine, patience_s
+        self._send, self._engine = retrying_races(send), engine
+        self._patience = patience_s
         self._rng = random.Random(seed)
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()

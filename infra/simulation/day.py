@@ -19,6 +19,7 @@ from infra.simulation.journey import Visit
 from infra.simulation.lookout import Lookout
 from infra.simulation.people import synthetic_patient
 from infra.simulation.plan import VisitPlan, plan_visit
+from infra.simulation.races import retrying_races
 
 
 @dataclass
@@ -67,7 +68,8 @@ def run_day(
     its sample to reach the bench, the desk registers the next. Every visit is planned up front
     from the seed and draws its values from a random source of its own, so the day is the same
     whatever order the visits finish in. ``on_visit`` gets the number of visits done so far."""
-    commands = send if send is not None else bus.handle
+    # people try again on "changed concurrently" (a processor saved the same result first)
+    commands = retrying_races(send if send is not None else bus.handle)
     rng = random.Random(seed)
     lookout = lookout or Lookout(bus.uow_factory)
     run = new_id()[:8]  # placer numbers are unique per run: a rerun is a new day's orders

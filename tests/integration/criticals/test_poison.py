@@ -60,4 +60,6 @@ def test_poison_on_the_result_topic_is_dead_lettered_with_its_cause_and_later_cr
     assert "is not in the registry" in reasons[0]
     consumer = loop.runners[0]
     assert isinstance(consumer, ConsumerBase)
+    # counted just after each dead letter is sent, so possibly a moment after it is readable
+    wait_for(lambda: consumer.dead_lettered >= 2, seconds=10, what="two dead letters counted")
     assert consumer.dead_lettered == 2

@@ -16,6 +16,7 @@ from consumers.processors.notifications import message_id
 from consumers.processors.timers import Timer
 from domains.result.commands import EscalateCriticalValue
 from domains.result.critical import CriticalValueClosed
+from domains.shared.errors import ConcurrencyConflict
 from domains.shared.ids import derived_id
 from domains.shared.messages import Command
 from infra.runners import Together
@@ -109,6 +110,28 @@ def test_a_timer_for_an_episode_read_back_meanwhile_is_answered_not_raised() -> 
         raise CriticalValueClosed("crit-1", "acknowledged", "be escalated")
 
     assert escalate(refuse)(timer(1)).startswith("refused: critical value crit-1 is already")
+
+
+def test_an_escalation_that_lost_a_race_is_sent_again_and_one_that_keeps_losing_stays_due() -> None:
+    # a verification saved the result between the escalation's read and write: not an answer
+    lost = 0
+
+    def racing(command: Command) -> dict[str, Any]:
+        nonlocal lost
+        lost += 1
+        if lost <= 2:
+            raise ConcurrencyConflict("Result", "res-1", 3)
+        return {}
+
+    assert escalate(racing)(timer(0)) == "escalated to tier 1"
+    assert lost == 3
+
+    def always(command: Command) -> dict[str, Any]:
+        raise ConcurrencyConflict("Result", "res-1", 3)
+
+    # raised, so the timer worker keeps the timer pending and fires it again later
+    with pytest.raises(ConcurrencyConflict):
+        escalate(always)(timer(0))
 
 
 class Loop:

@@ -3,13 +3,18 @@ flow ids, a redelivery changes nothing, and the domain's refusal is an answer, n
 
 from __future__ import annotations
 
+import pytest
+
+from consumers.base import TransientError
 from consumers.processors import routing
 from consumers.processors.base import ProcessorHandler, command_for
 from domains.sample.commands import RejectSample, RouteSample
 from domains.sample.events import SampleCollected, SampleReceived, SampleRouted
 from domains.sample.model import Sample
+from domains.shared.errors import ConcurrencyConflict
 from domains.shared.ids import derived_id
-from domains.shared.messages import EventEnvelope
+from domains.shared.messages import Command, EventEnvelope
+from domains.shared.uow import Outcome
 from producers.topics import Topics
 from tests.unit.domains.conftest import ORG, order, received_sample, register
 from tests.unit.fakes import FakeApp
@@ -70,6 +75,47 @@ def test_a_command_the_domain_refuses_is_counted_not_raised() -> None:
 
     assert (handler.sent, handler.refused) == (0, 1)
     assert app.load(Sample, sample_id).status == "rejected"
+
+
+class Racing:
+    """The bus, with another writer saving the sample first ``losses`` times (the fake's own
+    optimistic check raises the same error: nothing written, nothing logged)."""
+
+    def __init__(self, app: FakeApp, losses: int) -> None:
+        self.app, self.losses, self.calls = app, losses, 0
+
+    def __call__(self, command: Command) -> Outcome:
+        self.calls += 1
+        if self.calls <= self.losses:
+            raise ConcurrencyConflict("Sample", "s", 2)
+        return self.app.handle(command)
+
+
+def test_a_command_that_lost_a_race_is_sent_again_not_counted_as_refused() -> None:
+    app = FakeApp()
+    received = received_event(app)
+    send = Racing(app, losses=2)
+    handler = ProcessorHandler(routing.processor(app.catalog), Topics(), send)
+
+    handler.handle(as_received(received), NO_SESSION)
+
+    assert (handler.sent, handler.refused, send.calls) == (1, 0, 3)
+    assert app.load(Sample, received.metadata.aggregate_id).status == "routed"
+
+
+def test_a_command_that_keeps_losing_races_has_its_event_retried_not_dropped() -> None:
+    app = FakeApp()
+    received = received_event(app)
+    handler = ProcessorHandler(routing.processor(app.catalog), Topics(), Racing(app, 99))
+
+    with pytest.raises(TransientError):  # the consumer loop retries the event, read afresh
+        handler.handle(as_received(received), NO_SESSION)
+
+    assert (handler.sent, handler.refused) == (0, 0)
+    assert app.load(Sample, received.metadata.aggregate_id).status == "received"
+    handler = routing_handler(app)  # the race is over: the retried event routes the sample
+    handler.handle(as_received(received), NO_SESSION)
+    assert app.load(Sample, received.metadata.aggregate_id).status == "routed"
 
 
 def test_command_ids_derive_from_the_processor_and_the_event() -> None:
