@@ -94,8 +94,13 @@ class BatchConsumer:
                 messages = consumer.consume(self._max_batch, 0.5 if in_flight is None else 0.0)
                 ready = self._prepare_all(messages) if messages else None
                 if in_flight is not None:
-                    self._finish(consumer, *in_flight)
+                    applied = self._finish(consumer, *in_flight)
                     in_flight = None
+                    if not applied:
+                        # stopped while that batch was retried: nothing after it may be
+                        # applied or stored either, or its offsets would pass the unapplied
+                        # one (the group re-reads both from the last commit)
+                        break
                 if ready is not None:
                     if self.first_message_at is None:
                         self.first_message_at = time.monotonic()
@@ -119,9 +124,12 @@ class BatchConsumer:
 
     def _finish(
         self, consumer: Consumer, applied: Future[bool], messages: Sequence[Message]
-    ) -> None:
-        if applied.result():
-            _store_offsets(consumer, messages)
+    ) -> bool:
+        """Wait for a batch in flight; store its offsets if it was applied (True)."""
+        if not applied.result():
+            return False
+        _store_offsets(consumer, messages)
+        return True
 
     def _prepare_all(self, messages: Sequence[Message]) -> list[tuple[Message, Any]] | None:
         structlog.contextvars.clear_contextvars()

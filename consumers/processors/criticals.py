@@ -9,7 +9,10 @@ SLA timer exist exactly when the event is marked applied, never one without the 
 - CRITICAL_VALUE_ESCALATED (tier n) -> deliveries to the tier's on-call person (roster: lab
   supervisor, then pathologist) and, below the last tier, the next timer;
 - CRITICAL_VALUE_ACKNOWLEDGED, and RESULT_AMENDED for the episodes it supersedes -> pending
-  timers and unsent deliveries of the episode are cancelled.
+  timers and unsent deliveries of the episode are cancelled;
+- NOTIFICATION_FAILED for good (no retry left, or a permanent refusal: an address that bounces)
+  of a tier whose other deliveries all failed too -> that tier's timer is due now: nobody can
+  read back a call that never reached them, so the next tier is called at once.
 
 Nobody to call (no directory entry, no usable channel) is recorded as a failed notification
 and the timer is due at once: the next tier is called now rather than after a silent SLA.
@@ -29,6 +32,7 @@ from consumers.base import Received
 from consumers.processors import deliveries, directory, timers
 from consumers.processors.critical_messages import LAST_TIER, TIER_ROLES, Episode, message
 from consumers.processors.deliveries import Delivery
+from domains.notification.events import NotificationFailed
 from domains.result.commands import EscalateCriticalValue
 from domains.result.events import (
     CriticalValueAcknowledged,
@@ -61,7 +65,10 @@ class CriticalsHandler:
         now: Callable[[], datetime],
     ) -> None:
         self.name = NAME
-        self.topics: Sequence[str] = [topics.for_aggregate("Result")]
+        self.topics: Sequence[str] = [
+            topics.for_aggregate("Result"),
+            topics.for_aggregate("Notification"),
+        ]
         self._policies = policies
         self._channels = frozenset(channels)  # the channels this deployment can send on
         self._now = now
@@ -70,6 +77,7 @@ class CriticalsHandler:
             CriticalValueEscalated: self._escalated,
             CriticalValueAcknowledged: self._acknowledged,
             ResultAmended: self._amended,
+            NotificationFailed: self._failed,
         }
 
     def handle(self, message: Received, session: Session) -> None:
@@ -111,6 +119,19 @@ class CriticalsHandler:
         assert isinstance(event, ResultAmended)
         for critical_id in event.superseded_critical_ids:
             self._close(session, critical_id, f"superseded by amendment {event.amendment_number}")
+
+    def _failed(self, envelope: EventEnvelope, session: Session) -> None:
+        event = envelope.event
+        assert isinstance(event, NotificationFailed)
+        if event.will_retry or event.subject_type != "critical_value" or event.tier is None:
+            return
+        if deliveries.reachable(session, event.subject_id, event.tier):
+            return  # another channel of the tier was sent or is still trying
+        if event.tier < LAST_TIER:
+            timer_id = derived_id(TIMER_KIND, event.subject_id, str(event.tier))
+            hurried = timers.due_now(session, timer_id, event.reason)
+            log.warning("critical.unreached", critical_id=event.subject_id, tier=event.tier,
+                        next_tier_now=hurried)  # fmt: skip
 
     # -- what a reaction writes --------------------------------------------------------------
 
@@ -209,8 +230,7 @@ def escalate(send: Callable[[Command], Outcome]) -> timers.Fire:
             command_id=derived_id("timers", timer.id), correlation_id=timer.correlation_id,
             causation_id=timer.causation_id, result_id=episode.result_id,
             critical_id=timer.subject_id, tier=tier,
-            reason=f"no read-back from the {TIER_ROLES[tier - 1].replace('_', ' ')} "
-            f"{_minutes(waited)} after detection",
+            reason=_why(timer, tier, waited),
         )  # fmt: skip
         try:
             # a race lost to a verification or an acknowledgement is tried again (reading
@@ -223,6 +243,14 @@ def escalate(send: Callable[[Command], Outcome]) -> timers.Fire:
         return f"escalated to tier {tier}"
 
     return fire
+
+
+def _why(timer: timers.Timer, tier: int, waited: timedelta) -> str:
+    who = TIER_ROLES[tier - 1].replace("_", " ")
+    unreached = timer.payload.get("unreached")
+    if unreached:
+        return f"the {who} could not be reached ({unreached})"[:500]
+    return f"no read-back from the {who} {_minutes(waited)} after detection"
 
 
 def _minutes(delta: timedelta) -> str:

@@ -109,6 +109,18 @@ def cancel(session: Session, subject_id: str, reason: str) -> int:
     return int(done.rowcount)  # type: ignore[attr-defined]
 
 
+def reachable(session: Session, subject_id: str, tier: int) -> bool:
+    """Was a delivery of this tier sent, or is one still trying?"""
+    found = session.execute(
+        text(
+            "SELECT 1 FROM notification_deliveries WHERE subject_id = :subject AND tier = :tier"
+            " AND status IN ('pending', 'sent') LIMIT 1"
+        ),
+        {"subject": subject_id, "tier": tier},
+    )
+    return found.first() is not None
+
+
 # Deliveries are claimed with a session-level advisory lock, not a row lock: a row lock needs
 # a transaction id, held through the send, and the outbox relay waits for every transaction id
 # older than the rows it publishes, so a send in progress would hold up every event committed
@@ -179,22 +191,27 @@ def failed(
     conn: Connection, d: Delivery, *, message_id: str, error: str, retry_at: datetime | None
 ) -> None:
     """One statement: the delivery waits for its retry (or has failed for good), and the
-    attempt is written for the record."""
+    attempt is written for the record. A delivery cancelled while this attempt was under way
+    (the read-back came, the value was amended) stays cancelled: no retry pages someone about
+    a call already answered, and the attempt says it will not be retried."""
     conn.execute(
         text(
-            "WITH done AS (UPDATE notification_deliveries SET last_error = :error,"
-            " status = CASE WHEN CAST(:retry_at AS timestamptz) IS NULL THEN 'failed'"
-            "   ELSE 'pending' END,"
-            " attempt = attempt + CASE WHEN CAST(:retry_at AS timestamptz) IS NULL THEN 0"
-            "   ELSE 1 END,"
-            " next_attempt_at = coalesce(CAST(:retry_at AS timestamptz), next_attempt_at)"
-            " WHERE id = :id RETURNING id)"
+            "WITH done AS (UPDATE notification_deliveries SET last_error = CASE"
+            "   WHEN status = 'cancelled' THEN last_error ELSE :error END,"
+            " status = CASE WHEN status = 'cancelled' THEN 'cancelled'"
+            "   WHEN CAST(:retry_at AS timestamptz) IS NULL THEN 'failed' ELSE 'pending' END,"
+            " attempt = attempt + CASE WHEN status = 'cancelled'"
+            "   OR CAST(:retry_at AS timestamptz) IS NULL THEN 0 ELSE 1 END,"
+            " next_attempt_at = CASE WHEN status = 'cancelled' THEN next_attempt_at"
+            "   ELSE coalesce(CAST(:retry_at AS timestamptz), next_attempt_at) END"
+            " WHERE id = :id RETURNING id, status)"
             " INSERT INTO notification_attempts (notification_id, attempt, outcome, message_id,"
             " error, will_retry, next_attempt_at, at) SELECT id, :attempt, 'failed', :mid,"
-            " :error, :retry, :retry_at, clock_timestamp() FROM done"
+            " :error, status = 'pending', CASE WHEN status = 'pending'"
+            "   THEN CAST(:retry_at AS timestamptz) END, clock_timestamp() FROM done"
         ),
         {"id": d.id, "attempt": d.attempt, "mid": message_id, "error": error,
-         "retry": retry_at is not None, "retry_at": retry_at},
+         "retry_at": retry_at},
     )  # fmt: skip
 
 

@@ -111,7 +111,11 @@ class Notifier:
         mid = message_id(delivery.id, delivery.attempt)
         try:
             receipt = self._send(channels, delivery, mid)
-        except DeliveryFailed as exc:
+        except Exception as error:
+            # Whatever a channel raises is this delivery's failure, recorded as such: one
+            # message a channel cannot even build (an address it cannot encode) must never
+            # stop the notifier, which would leave it first in line for every sender forever.
+            exc = error if isinstance(error, DeliveryFailed) else _channel_fault(delivery, error)
             retry_at = self._retry_at(conn, delivery, exc)
             deliveries.failed(conn, delivery, message_id=mid, error=exc.reason, retry_at=retry_at)
             self.failed += 1
@@ -224,6 +228,16 @@ class Notifier:
                 log.warning("notifier.listen_failed", error=str(exc))
                 with contextlib.suppress(Exception):
                     self._stop.wait(self.poll_interval)
+
+
+def _channel_fault(delivery: Delivery, error: Exception) -> DeliveryFailed:
+    """A channel's unexpected error as a failed attempt. Its text may hold the address, so
+    only its type is kept; a message that cannot be encoded (``ValueError``) never will be."""
+    log.error("notification.channel_error", notification_id=delivery.id,
+              channel=delivery.channel, error_type=type(error).__name__)  # fmt: skip
+    permanent = isinstance(error, ValueError)
+    reason = f"{type(error).__name__} in the {delivery.channel} channel"
+    return DeliveryFailed(reason, permanent=permanent)
 
 
 def _record(a: Attempt) -> Command:

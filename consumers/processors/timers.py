@@ -66,6 +66,20 @@ def cancel(session: Session, subject_id: str, reason: str) -> int:
     return int(done.rowcount)  # type: ignore[attr-defined]
 
 
+def due_now(session: Session, timer_id: str, unreached: str) -> bool:
+    """A pending timer made due now, noting why in its payload (``unreached``); False when
+    it is not pending (fired, cancelled) or not started."""
+    done = session.execute(
+        text(
+            "UPDATE timers SET due_at = LEAST(due_at, now()),"
+            " payload = payload || jsonb_build_object('unreached', CAST(:why AS text))"
+            " WHERE id = :id AND status = 'pending'"
+        ),
+        {"id": timer_id, "why": unreached},
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
 def first_payload(session: Session, kind: str, subject_id: str) -> dict[str, Any] | None:
     """The payload of the first timer started for ``subject_id`` (its episode's facts)."""
     row = session.execute(

@@ -84,7 +84,11 @@ def deliver(
     from infra.db.engine import make_engine
     from infra.hl7.delivery import ResultSender
 
-    sender = ResultSender(make_engine(get_settings().database_url), SystemClock(), timeout=timeout)
+    settings = get_settings()
+    sender = ResultSender(
+        make_engine(settings.database_url), SystemClock(), timeout=timeout,
+        max_naks=settings.hl7_max_naks,
+    )  # fmt: skip
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sender.stop())
     sender.run()

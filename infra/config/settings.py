@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     notify_max_attempts: int = 5  # a send that keeps failing: then NOTIFICATION_FAILED, final
     notify_retry_seconds: float = 5.0  # first retry after this; doubling, at most 5 minutes
     notify_senders: int = 4  # sending threads per notifier process
+    # an outbound HL7 message NAKed (AE/AR) this many times is set aside (an error is logged)
+    # so the subscriber's later results are not held back; timeouts and refusals are retried
+    hl7_max_naks: int = Field(default=5, ge=1)
     # Read-model keys (patient:{id}, worklist:...) start with this; "" = the documented names.
     read_model_prefix: str = ""
 

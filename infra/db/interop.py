@@ -120,15 +120,18 @@ class Hl7DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ack: Mapped[str | None] = mapped_column(Text)
+    # the receiver NAKed it too many times: set aside, so later results are not held back
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
-        # the sender's question: each subscriber's oldest message not yet acknowledged
+        # the sender's question: each subscriber's oldest message neither acknowledged nor
+        # set aside
         Index(
             "ix_hl7_deliveries_pending",
             "subscription_id",
             "seq",
-            postgresql_where=text("acked_at IS NULL"),
+            postgresql_where=text("acked_at IS NULL AND rejected_at IS NULL"),
         ),
     )
 

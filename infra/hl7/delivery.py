@@ -12,7 +12,11 @@ subscriber: a redelivered event adds nothing). So an intent is never lost and ne
 over MLLP (per subscriber in order: a corrected value never overtakes the value it corrects),
 holding the row and a per-subscriber advisory lock, and records the attempt and the outcome in
 the same transaction: an ACK (MSA AA/CA for this control id) marks it delivered; a NAK, a
-timeout, a refused or dropped connection schedules a retry with growing backoff. The one window
+timeout, a refused or dropped connection schedules a retry with growing backoff. A message the
+receiver keeps refusing (``max_naks`` NAKs: AE or AR) is set aside (``rejected_at``, an error
+in the log for the interface team) so that one message the receiver will never take does not
+hold back every later result of that subscriber; a receiver that is down (timeouts, refused
+or dropped connections) is waited for, never given up on. The one window
 left (an ACK received, then the database lost before the commit) resends the same control id,
 which a receiver recognises as a duplicate: HL7's own rule for resends.
 """
@@ -146,6 +150,10 @@ def _value_of(event: ResultVerified | ResultInvalidated, result: Result) -> dict
     }  # fmt: skip
 
 
+# a message still to send: neither acknowledged nor set aside
+_WAITING = (Hl7DeliveryRow.acked_at.is_(None), Hl7DeliveryRow.rejected_at.is_(None))
+
+
 @dataclass(frozen=True)
 class Outcome:
     kind: str  # acked | nak | timeout | refused | dropped | error
@@ -163,10 +171,11 @@ class ResultSender:
         first_backoff: float = 1.0,
         max_backoff: float = 60.0,
         poll: float = 0.5,
+        max_naks: int = 5,
     ) -> None:
         self.engine, self.clock = engine, clock
         self.timeout, self.first_backoff, self.max_backoff = timeout, first_backoff, max_backoff
-        self.poll = poll
+        self.poll, self.max_naks = poll, max_naks
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -189,9 +198,7 @@ class ResultSender:
         """One pass: the oldest due message of each subscriber; how many were tried."""
         with self.engine.connect() as conn:
             subscribers = conn.execute(
-                select(Hl7DeliveryRow.subscription_id)
-                .where(Hl7DeliveryRow.acked_at.is_(None))
-                .distinct()
+                select(Hl7DeliveryRow.subscription_id).where(*_WAITING).distinct()
             ).scalars().all()  # fmt: skip
         return sum(self._send_next(sub) for sub in subscribers)
 
@@ -202,10 +209,7 @@ class ResultSender:
                 return False  # another sender has this subscriber
             row = conn.execute(
                 select(Hl7DeliveryRow)
-                .where(
-                    Hl7DeliveryRow.subscription_id == subscription_id,
-                    Hl7DeliveryRow.acked_at.is_(None),
-                )
+                .where(Hl7DeliveryRow.subscription_id == subscription_id, *_WAITING)
                 .order_by(Hl7DeliveryRow.seq)
                 .limit(1)
                 .with_for_update()
@@ -245,8 +249,23 @@ class ResultSender:
             )
         )
         values: dict[str, Any] = {"attempts": attempt}
+        naks = 0
+        if outcome.kind == "nak":
+            naks = conn.scalar(
+                select(func.count()).where(
+                    Hl7DeliveryAttemptRow.delivery_id == row.id,
+                    Hl7DeliveryAttemptRow.outcome == "nak",
+                )
+            ) or 0  # fmt: skip
         if outcome.kind == "acked":
             values |= {"acked_at": now, "ack": outcome.ack, "last_error": None}
+        elif naks >= self.max_naks:
+            values |= {
+                "rejected_at": now, "ack": outcome.ack,
+                "last_error": f"rejected {naks} times, set aside: {outcome.detail}"[:500],
+            }  # fmt: skip
+            log.error("hl7.delivery_rejected", control_id=row.control_id, naks=naks,
+                      subscription_id=row.subscription_id, detail=outcome.detail)  # fmt: skip
         else:
             backoff = min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
             values |= {

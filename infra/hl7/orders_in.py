@@ -20,7 +20,12 @@ from domains.patient.commands import RegisterPatient
 from domains.patient.identifiers import check_mrn
 from domains.patient.model import Demographics, DuplicatePatient
 from domains.shared.contacts import normalize_contact
-from domains.shared.errors import DomainError, IllegalTransition, InvalidInput
+from domains.shared.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+)
 from domains.shared.messages import Command
 from domains.shared.uow import Outcome
 from infra.hl7.er7 import Hl7Error, Seg, parse_date
@@ -239,7 +244,7 @@ def _send(services: Services, command: Command) -> Outcome:
     with _located():
         try:
             return services.send(command)
-        except (DuplicatePatient, IllegalTransition):
-            raise
+        except (DuplicatePatient, IllegalTransition, ConcurrencyConflict):
+            raise  # (a race still lost after the retries: an unrecorded AE, resent later)
         except DomainError as exc:
             raise Hl7Error("ORC", 2, str(exc), "207") from None

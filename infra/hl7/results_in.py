@@ -16,7 +16,7 @@ from typing import Any
 
 from domains.catalog.interpretation import read_value
 from domains.result.commands import EnterResult
-from domains.shared.errors import DomainError, InvalidInput
+from domains.shared.errors import ConcurrencyConflict, DomainError, InvalidInput
 from infra.hl7.er7 import Hl7Error, Seg, parse_ts
 from infra.hl7.inbound import Inbound, Services
 
@@ -44,6 +44,8 @@ def enter_results(services: Services, message: Inbound) -> str:
         )  # fmt: skip
         try:
             services.send(command)
+        except ConcurrencyConflict:
+            raise  # still racing after the retries: an unrecorded AE, so a resend applies it
         except DomainError as exc:  # a race with a person entering it: say so, by field
             raise Hl7Error("OBX", 5, str(exc), "207") from None
     return f"{len(readings)} result(s) entered"

@@ -28,7 +28,11 @@ class SmtpChannel(Channel):
         self._smtp: smtplib.SMTP | None = None
 
     def send(self, message: OutgoingMessage) -> Receipt:
-        email = _email(message, self._sender)
+        try:
+            email = _email(message, self._sender)
+        except ValueError as exc:  # a header it cannot write (a line break in a name)
+            raise DeliveryFailed(f"the message cannot be built: {type(exc).__name__}",
+                                 permanent=True) from exc  # fmt: skip
         try:
             try:
                 return self._send(email, message.address)
@@ -39,6 +43,11 @@ class SmtpChannel(Channel):
             self.close()
             reason = _masked(f"{exc.smtp_code} {exc.smtp_error!r}", message.address)
             raise DeliveryFailed(reason, permanent=exc.smtp_code >= 500) from exc
+        except UnicodeError as exc:  # an address SMTP without SMTPUTF8 cannot carry
+            self.close()
+            raise DeliveryFailed(
+                f"the address cannot be sent over SMTP: {type(exc).__name__}", permanent=True
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             reason = _masked(f"{type(exc).__name__}: {exc}", message.address)

@@ -19,8 +19,19 @@ from consumers.base import TransientError
 from consumers.read_models.ops import ReadModelStore, Wire
 
 _SCRIPT = (Path(__file__).with_name("apply.lua")).read_text(encoding="utf-8")
-# Redis going away, restarting (still loading its data) or timing out is worth retrying.
-_TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+# Redis going away, restarting (still loading its data), timing out, full (maxmemory: the
+# script is refused at its first write) or a replica during a failover (read-only) is worth
+# retrying: none of it says anything about the batch, which would otherwise be dead-lettered
+# event by event while the offsets move on.
+_TRANSIENT = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.BusyLoadingError,
+    redis.exceptions.OutOfMemoryError,  # type: ignore[attr-defined]  # (stubs lag redis-py)
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+)
 
 
 def redis_client(url: str) -> redis.Redis[bytes]:

@@ -162,9 +162,11 @@ def running() -> Iterator[Callable[[Any], Any]]:
 
 
 def group_at_end(settings: Settings) -> str:
-    """A consumer group of this test's own, its offsets at the result topic's end."""
+    """A consumer group of this test's own, its offsets at the end of the topics the critical
+    value loop reads (results, and notifications for the calls that failed)."""
     group = f"{settings.topics().group('criticals')}.{uuid.uuid4().hex[:8]}"
-    commit_at_end(settings, group, [settings.topics().for_aggregate("Result")])
+    topics = settings.topics()
+    commit_at_end(settings, group, [topics.for_aggregate(a) for a in ("Result", "Notification")])
     return group
 
 

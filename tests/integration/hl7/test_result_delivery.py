@@ -172,3 +172,43 @@ def test_a_released_result_that_is_withdrawn_is_posted_again_as_wrong(
     withdrawn = [o for o in obx if o.get(11) == "W"]
     assert [(o.get(3), o.get(5)) for o in withdrawn] == [("2160-0", "0.92")]
     hapi.assert_valid({f"oru-{n}.hl7": m for n, m in enumerate(messages())})
+
+
+def test_a_message_the_receiver_keeps_refusing_is_set_aside_and_the_later_ones_go_out(
+    engine: Engine, bus: MessageBus, worker: ConsumerBase
+) -> None:
+    """Sent in order per subscriber: without a limit, one message the receiver will never
+    take would hold back every later result for that system."""
+    port = free_port()
+    InterfaceStore(engine).subscribe(ORG, "ward-ehr", "127.0.0.1", port, ("EHR", "HOSP"))
+    receiver = Receiver(port, script=["nak", "nak", "nak"])
+    receiver.start()
+    sender = ResultSender(
+        engine, SystemClock(), timeout=1.0, first_backoff=0.1, max_backoff=0.2, poll=0.1,
+        max_naks=3,
+    )  # fmt: skip
+    thread = threading.Thread(target=sender.run, daemon=True)
+    thread.start()
+    try:
+        verified_results(bus)
+
+        def done() -> list[Hl7DeliveryRow]:
+            with engine.connect() as conn:
+                rows = list(conn.execute(select(Hl7DeliveryRow).order_by(Hl7DeliveryRow.seq)))
+            finished = [r for r in rows if r.acked_at or r.rejected_at]
+            return rows if len(rows) == 5 and len(finished) == 5 else []
+
+        wait_for(lambda: bool(done()), 90)
+        deliveries = done()
+    finally:
+        sender.stop()
+        thread.join(timeout=30)
+        receiver.stop()
+    first, *later = deliveries
+    assert first.rejected_at is not None
+    assert first.acked_at is None
+    assert first.attempts == 3
+    assert first.last_error.startswith("rejected 3 times, set aside: AE")
+    assert all(d.acked_at is not None and d.rejected_at is None for d in later)
+    assert set(receiver.applied) == {d.control_id for d in later}
+    assert [a for _, cid, a in receiver.receipts if cid == first.control_id] == ["nak"] * 3

@@ -105,6 +105,24 @@ def test_a_fired_timer_escalates_one_tier_up_with_an_id_derived_from_the_timer()
     assert outcome == "escalated to tier 1"
 
 
+def test_a_timer_hurried_because_nobody_was_reached_says_so_in_the_escalation() -> None:
+    sent: list[Command] = []
+
+    def send(command: Command) -> dict[str, Any]:
+        sent.append(command)
+        return {}
+
+    hurried = timer(0)
+    hurried = Timer(**{**hurried.__dict__, "payload": {**hurried.payload,
+                       "unreached": "the address cannot be sent over SMTP"}})  # fmt: skip
+    escalate(send)(hurried)
+    [command] = sent
+    assert isinstance(command, EscalateCriticalValue)
+    assert command.reason == (
+        "the ordering clinician could not be reached (the address cannot be sent over SMTP)"
+    )
+
+
 def test_a_timer_for_an_episode_read_back_meanwhile_is_answered_not_raised() -> None:
     def refuse(command: Command) -> dict[str, Any]:
         raise CriticalValueClosed("crit-1", "acknowledged", "be escalated")
