@@ -10,9 +10,10 @@ subscriber: a redelivered event adds nothing). So an intent is never lost and ne
 
 ``ResultSender`` (``lis hl7 deliver``) sends each subscriber's oldest unacknowledged message
 over MLLP (per subscriber in order: a corrected value never overtakes the value it corrects),
-holding the row and a per-subscriber advisory lock, and records the attempt and the outcome in
-the same transaction: an ACK (MSA AA/CA for this control id) marks it delivered; a NAK, a
-timeout, a refused or dropped connection schedules a retry with growing backoff. A message the
+holding a per-subscriber advisory lock (no transaction stays open through the exchange, which
+would hold up the outbox relay), and records the attempt and the outcome in one transaction:
+an ACK (MSA AA/CA for this control id) marks it delivered; a NAK, a timeout, a refused or
+dropped connection schedules a retry with growing backoff. A message the
 receiver keeps refusing (``max_naks`` NAKs: AE or AR) is set aside (``rejected_at``, an error
 in the log for the interface team) so that one message the receiver will never take does not
 hold back every later result of that subscriber; a receiver that is down (timeouts, refused
@@ -203,25 +204,40 @@ class ResultSender:
         return sum(self._send_next(sub) for sub in subscribers)
 
     def _send_next(self, subscription_id: str) -> bool:
-        with self.engine.begin() as conn:
-            lock = func.pg_try_advisory_xact_lock(func.hashtext(f"hl7-sub:{subscription_id}"))
-            if not conn.scalar(select(lock)):
+        # A session-level advisory lock per subscriber, and no transaction open during the
+        # exchange: a row lock would hold a transaction id through the round trip (up to the
+        # timeout), and the outbox relay publishes nothing committed after the oldest running
+        # transaction id, so every event of the lab would wait for a slow receiver.
+        key = func.hashtext(f"hl7-sub:{subscription_id}")
+        with self.engine.connect() as conn:
+            locked = conn.scalar(select(func.pg_try_advisory_lock(key)))
+            conn.commit()
+            if not locked:
                 return False  # another sender has this subscriber
-            row = conn.execute(
-                select(Hl7DeliveryRow)
-                .where(Hl7DeliveryRow.subscription_id == subscription_id, *_WAITING)
-                .order_by(Hl7DeliveryRow.seq)
-                .limit(1)
-                .with_for_update()
-            ).first()
-            now = self.clock.now()
-            if row is None or row.next_attempt_at > now:
-                return False  # in order: a later message waits for the earlier one
-            sub = conn.execute(
-                select(Hl7SubscriptionRow).where(Hl7SubscriptionRow.id == subscription_id)
-            ).one()
-            outcome = self._exchange(sub.host, sub.port, row.message, row.control_id)
-            self._record(conn, row, outcome, now)
+            try:
+                return self._send_locked(conn, subscription_id)
+            finally:
+                conn.rollback()
+                conn.execute(select(func.pg_advisory_unlock(key)))
+                conn.commit()
+
+    def _send_locked(self, conn: Connection, subscription_id: str) -> bool:
+        row = conn.execute(
+            select(Hl7DeliveryRow)
+            .where(Hl7DeliveryRow.subscription_id == subscription_id, *_WAITING)
+            .order_by(Hl7DeliveryRow.seq)
+            .limit(1)
+        ).first()
+        sub = conn.execute(
+            select(Hl7SubscriptionRow).where(Hl7SubscriptionRow.id == subscription_id)
+        ).one()
+        conn.commit()  # nothing held through the exchange but the advisory lock
+        now = self.clock.now()
+        if row is None or row.next_attempt_at > now:
+            return False  # in order: a later message waits for the earlier one
+        outcome = self._exchange(sub.host, sub.port, row.message, row.control_id)
+        self._record(conn, row, outcome, now)  # the attempt and its outcome: one transaction
+        conn.commit()
         return True
 
     def _exchange(self, host: str, port: int, message: str, control_id: str) -> Outcome:

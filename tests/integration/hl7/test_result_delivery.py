@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from consumers.base import ConsumerBase
 from domains.order.commands import ConfirmOrder, PlaceOrder
@@ -212,3 +212,43 @@ def test_a_message_the_receiver_keeps_refusing_is_set_aside_and_the_later_ones_g
     assert all(d.acked_at is not None and d.rejected_at is None for d in later)
     assert set(receiver.applied) == {d.control_id for d in later}
     assert [a for _, cid, a in receiver.receipts if cid == first.control_id] == ["nak"] * 3
+
+
+def test_a_slow_receiver_does_not_hold_up_the_events_of_the_lab(
+    engine: Engine, bus: MessageBus, worker: ConsumerBase
+) -> None:
+    """The outbox relay publishes only what committed before the oldest running transaction:
+    a sender holding one through a slow exchange would delay every event (a critical value's
+    call included) for as long as the receiver takes."""
+    port = free_port()
+    InterfaceStore(engine).subscribe(ORG, "ward-ehr", "127.0.0.1", port, ("EHR", "HOSP"))
+    receiver = Receiver(port, script=["slow"], slow_seconds=6.0)
+    receiver.start()
+    sender = ResultSender(engine, SystemClock(), timeout=8.0, poll=0.1)
+    thread = threading.Thread(target=sender.run, daemon=True)
+    thread.start()
+
+    def outbox() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(text("SELECT count(*) FROM outbox")) or 0)
+
+    try:
+        verified_results(bus)
+        wait_for(lambda: bool(receiver.receipts), 60)  # the first exchange has begun
+        exchange_started = time.monotonic()
+        bus.handle(
+            RegisterPatient(
+                organization_id=ORG, user_id="desk", family_name="Rao", given_name="Anil",
+                date_of_birth=date(1990, 1, 1), sex="male",
+            )
+        )  # fmt: skip
+        wait_for(lambda: outbox() == 0, 30)
+        published_after = time.monotonic() - exchange_started
+        still_waiting = not any(action == "ack" for _, _, action in receiver.receipts)
+        wait_for(lambda: len(receiver.applied) == 5, 60)  # then every result goes out
+    finally:
+        sender.stop()
+        receiver.stop()
+        thread.join(timeout=30)
+    assert still_waiting  # the script: the first message is answered after 6 s
+    assert published_after < 4.0, f"events waited {published_after:.1f} s for the exchange"
