@@ -81,6 +81,19 @@ class SignedReport:
     lines: list[Line]
     tubes: list[Tube]
     abha_number: str | None = None  # none is recorded yet: the Patient has no ABHA field
+    # who signed: the authenticated user (the name above is printed text, not an identity)
+    signed_by_user_id: str | None = None
+
+
+def _practitioner(r: SignedReport, base: str, author_id: str) -> dict[str, Any]:
+    """The signer: the printed name, and the signing user's id in this organization, so the
+    document names who signed whatever the printed text says."""
+    practitioner: dict[str, Any] = {
+        "resourceType": "Practitioner", "id": author_id, "name": [{"text": r.signed_by}],
+    }  # fmt: skip
+    if r.signed_by_user_id:
+        practitioner["identifier"] = [{"system": f"{base}/user", "value": r.signed_by_user_id}]
+    return practitioner
 
 
 def document(r: SignedReport, identifier_base: str) -> dict[str, Any]:
@@ -103,7 +116,7 @@ def document(r: SignedReport, identifier_base: str) -> dict[str, Any]:
         _patient(r, base),
         {"resourceType": "Organization", "id": ids["org"], "active": True,
          "name": r.organization_name},
-        {"resourceType": "Practitioner", "id": ids["author"], "name": [{"text": r.signed_by}]},
+        _practitioner(r, base, ids["author"]),
         _report(r, ref, amended, requests, specimens, observations),
     ]  # fmt: skip
     for line in r.lines:

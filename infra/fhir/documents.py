@@ -74,6 +74,7 @@ def signed_report(session: Session, organization_id: str, event: ReportSigned) -
     return SignedReport(
         organization_id=organization_id, organization_name=organization_id,
         report_id=report.id, report_version=version.report_version, signed_by=event.signed_by,
+        signed_by_user_id=event.signed_by_user_id,
         signed_at=event.signed_at, document_text=version.document_text,
         amendment_reason=version.amendment_reason, patient_id=patient.id, mrn=patient.mrn,
         family_name=d.family_name, given_name=d.given_name, date_of_birth=d.date_of_birth,

@@ -53,6 +53,13 @@ class TokenVerifier:
     CACHE_SIZE = 10_000
 
     def __init__(self, config: TokenConfig) -> None:
+        if config.jwks_url and not (config.issuer and config.audience):
+            # without both, any token the identity provider signs for any of its clients
+            # (with "org" and "roles" claims) would be accepted here
+            raise ValueError(
+                "an identity provider's JWKS URL needs its issuer and this API's audience too "
+                "(LIS_JWT_ISSUER, LIS_JWT_AUDIENCE)"
+            )
         self.config = config
         self._jwks = jwt.PyJWKClient(config.jwks_url, lifespan=300) if config.jwks_url else None
         # A client sends the same token for many requests: checking its signature and claims
@@ -94,7 +101,7 @@ class TokenVerifier:
                     algorithms=["RS256"],
                     issuer=self.config.issuer,
                     audience=self.config.audience,
-                    options={"require": ["exp", "sub"], "verify_aud": bool(self.config.audience)},
+                    options={"require": ["exp", "sub", "iss", "aud"], "verify_aud": True},
                     leeway=self.config.leeway_s,
                 )
             else:

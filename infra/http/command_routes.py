@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from domains.shared.bus import MessageBus, send_retrying_races
-from domains.shared.errors import DomainError
+from domains.shared.errors import DomainError, NotFound
 from domains.shared.ids import new_id
 from infra.http.auth import Forbidden, Principal
 from infra.http.command_table import ROUTES, CommandRoute
@@ -19,6 +19,8 @@ from infra.http.context import ApiContext, authorized, problem_responses
 from infra.http.idempotency import fingerprint
 from infra.http.models import ID_PATTERN, CommandBody, bound_fields, request_model
 from infra.http.problems import ApiProblem
+from infra.http.query_routes import STAFF, may_read_order
+from infra.http.reads.ports import ReadModels
 from infra.http.validation import check_id_header, check_no_nul
 
 
@@ -57,6 +59,8 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
         fields = _fields(body, model)
         check_no_nul(fields)
         identity = _identity(route, principal, body, fields, bound)
+        if route.clinicians_own_results and principal.roles.isdisjoint(STAFF):
+            await ctx.in_thread(_their_result, ctx.reads, principal, path["result_id"])
         if key is not None:
             check_id_header("Idempotency-Key", key)
         command = route.command(
@@ -121,6 +125,14 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
     endpoint.__name__ = route.name
     endpoint.__doc__ = (route.command.__doc__ or "").split("\n\n")[0] if _documented(route) else ""
     return endpoint
+
+
+def _their_result(reads: ReadModels, principal: Principal, result_id: str) -> None:
+    """A clinician's command about a result: only one on an order they placed; any other is
+    answered as a read of it would be (404), which tells nothing about another's patient."""
+    result = reads.result(principal.organization_id, result_id)
+    if result is None or not may_read_order(reads, principal, str(result["order_id"])):
+        raise NotFound("Result", result_id)
 
 
 def _handle(bus: MessageBus, command: Any, fresh_id: bool) -> dict[str, Any]:

@@ -52,6 +52,9 @@ class CommandRoute:
     summary: str = ""
     bind: Binder | None = None
     tags: tuple[str, ...] = field(default=())
+    # a clinician may send it only about a result of an order they placed (else 404, as for a
+    # read of it); lab staff act on any of the organization's
+    clinicians_own_results: bool = False
 
     @property
     def name(self) -> str:
@@ -94,6 +97,7 @@ ROUTES: tuple[CommandRoute, ...] = (
         "/results/{result_id}/critical-acknowledgements",
         (*LAB, "clinician"),
         bind=_critical_call,
+        clinicians_own_results=True,
     ),
     CommandRoute(result.EscalateCriticalValue, "POST", "/results/{result_id}/escalations", LAB),
     # withdrawing a value (mislabelled specimen found at the bench, a fault found afterwards)

@@ -68,7 +68,7 @@ class Guard:
             await self._count([self._address(request)])
             raise
         live = await self._count(
-            [self._address(request), ("user", principal.user_id, self.limits.api_per_minute)],
+            [self._address(request), ("user", _user(principal), self.limits.api_per_minute)],
             session=principal.session_id,
         )
         if principal.session_id is not None and not live:
@@ -115,3 +115,9 @@ def require(roles: Iterable[str]) -> Callable[[Principal], None]:
 
 
 Authenticate = Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]
+
+
+def _user(principal: Principal) -> str:
+    # user ids are unique within an organization only: another tenant's "tech-1" has a
+    # budget of its own
+    return f"{principal.organization_id}/{principal.user_id}"

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from domains.shared.ids import new_id
-from infra.http.auth import Principal, Unauthenticated, mint_token
+from infra.http.auth import Forbidden, Principal, Unauthenticated, mint_token
 from infra.http.guard import session_key
 
 
@@ -39,6 +40,13 @@ class SessionStore:
         self.access_minutes, self.refresh_hours = access_minutes, refresh_hours
 
     async def start(self, principal: Principal) -> IssuedTokens:
+        if principal.session_id is not None:
+            # else a copied access token could open sessions of its own, which would outlive
+            # the revocation of the session it was stolen from
+            raise Forbidden(
+                "a session's access token cannot start another session; sign in with the "
+                "identity provider's token"
+            )
         session_id = new_id()
         refresh = secrets.token_urlsafe(32)
         record = {
@@ -55,20 +63,30 @@ class SessionStore:
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
         session_id, _, secret = refresh_token.partition(".")
-        raw = await self.redis.get(session_key(session_id)) if session_id and secret else None
-        if raw is None:
+        if not (session_id and secret):
             raise Unauthenticated("the refresh token is unknown or its session has ended")
-        record = json.loads(raw)
-        if not hmac.compare_digest(record["refresh_hash"], _hash(secret)):
-            # a used (rotated) refresh token coming back means it was copied: end the session
-            await self.redis.delete(session_key(session_id))
-            raise Unauthenticated("the refresh token was already used; the session is ended")
+        key = session_key(session_id)
         fresh = secrets.token_urlsafe(32)
-        record["refresh_hash"] = _hash(fresh)
-        await self.redis.set(
-            session_key(session_id), json.dumps(record), ex=self.refresh_hours * 3600
-        )
-        return self._issue(session_id, record, fresh)
+        # Compare and rotate in one step (WATCH/MULTI): two refreshes with the same token, at
+        # the same time, must not both succeed; the one that loses is a reuse like any other.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(key)
+            raw = await pipe.get(key)
+            if raw is None:
+                raise Unauthenticated("the refresh token is unknown or its session has ended")
+            record = json.loads(raw)
+            if hmac.compare_digest(record["refresh_hash"], _hash(secret)):
+                record["refresh_hash"] = _hash(fresh)
+                pipe.multi()
+                pipe.set(key, json.dumps(record), ex=self.refresh_hours * 3600)
+                try:
+                    await pipe.execute()
+                    return self._issue(session_id, record, fresh)
+                except WatchError:
+                    pass  # another refresh rotated it first: this token is used now
+        # a used (rotated) refresh token coming back means it was copied: end the session
+        await self.redis.delete(key)
+        raise Unauthenticated("the refresh token was already used; the session is ended")
 
     async def end(self, organization_id: str, session_id: str) -> bool:
         """End a session of this organization; False when there is none (or not ours)."""

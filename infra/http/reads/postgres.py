@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONPATH
 from infra.db.aggregates import TABLE_BY_AGGREGATE_TYPE
 from infra.db.queries import search_patients
 from infra.http.reads.ports import Page, PatientQuery, ReadModels, View
-from infra.http.reads.views import critical_items, patient_view, report_view
+from infra.http.reads.views import critical_items, order_view, patient_view, report_view
 
 _T = TABLE_BY_AGGREGATE_TYPE
 _OPEN_CRITICAL = '$.criticals[*] ? (@.status == "open" || @.status == "escalated")'
@@ -75,7 +75,7 @@ class PostgresReadModels(ReadModels):
         results = self._many(_T["Result"], org, order_id=order_id)
         # named as in the events and the Redis model: the clinician whose patient this is
         ordering = {"ordering_provider_id": data.get("provider_id")}
-        return {**data, **ordering, "samples": samples, "results": results}
+        return order_view({**data, **ordering, "samples": samples, "results": results})
 
     def sample(self, org: str, sample_id: str) -> View | None:
         data = self._one(_T["Sample"], org, sample_id)

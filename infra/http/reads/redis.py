@@ -18,7 +18,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from infra.http.reads.ports import Page, PatientQuery, ReadModels, View
-from infra.http.reads.views import patient_view, report_view
+from infra.http.reads.views import order_view, patient_view, report_view
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,7 @@ class RedisReadModels(ReadModels):
     def order(self, org: str, order_id: str) -> View | None:
         data = self._owned(f"order:{order_id}", org)
         if data is not None and "samples" in data and "results" in data:
-            return data
+            return order_view(data)
         return self.fallback.order(org, order_id)
 
     def sample(self, org: str, sample_id: str) -> View | None:

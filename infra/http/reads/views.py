@@ -1,5 +1,6 @@
 """Snapshots and read models become API views here, with what must not leave left out:
-Aadhaar tokens, and patients' and recipients' contact numbers in the clear (masked)."""
+Aadhaar tokens and digests, and patients', clinicians' and recipients' contacts in the clear
+(masked)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,27 @@ from domains.patient.identifiers import mask_aadhaar
 from domains.shared.contacts import mask_contact, mask_mobile
 from infra.http.reads.ports import View
 
+# a patient's stored identifiers that must not leave: the Aadhaar token, and the keyed digests
+# that find a patient by Aadhaar or by name and birth date (stable identifiers in their own right)
+_PATIENT_SECRETS = ("aadhaar_token", "aadhaar_index", "duplicate_key")
+
 
 def patient_view(data: dict[str, Any]) -> View:
-    view = {k: v for k, v in data.items() if k not in ("aadhaar_token", "duplicate_key")}
+    view = {k: v for k, v in data.items() if k not in _PATIENT_SECRETS}
     last4 = view.pop("aadhaar_last4", None)
     view["aadhaar_masked"] = mask_aadhaar(last4) if last4 else None
     mobile = view.pop("mobile", None)
     view["mobile_masked"] = mask_mobile(mobile) if mobile else None
     email = view.pop("email", None)
     view["email_masked"] = mask_contact(email) if email else None
+    return view
+
+
+def order_view(data: dict[str, Any]) -> View:
+    """An order without its clinician's phone number or email in the clear (masked)."""
+    view = {k: v for k, v in data.items() if k != "clinician_contact"}
+    contact = data.get("clinician_contact")
+    view["ordering_clinician_contact_masked"] = mask_contact(contact) if contact else None
     return view
 
 

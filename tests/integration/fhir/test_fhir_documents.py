@@ -106,6 +106,10 @@ def test_a_bundle_is_a_document_that_follows_the_lab_report_shape(
     patient = _resource(bundle, "Patient")
     assert patient["identifier"][0]["type"]["coding"][0]["code"] == "MR"
     assert "aadhaar" not in json.dumps(patient).lower()
+    # the signer is the signing user's id, whatever name the report prints
+    author = _resource(bundle, "Practitioner")
+    assert author["identifier"][0]["system"].endswith("/user")
+    assert author["identifier"][0]["value"]
     observation = next(
         e["resource"] for e in bundle["entry"]
         if e["resource"]["resourceType"] == "Observation"

@@ -148,9 +148,12 @@ PATIENT = {
 POTASSIUM = "2823-3"  # serum, critical above 6.2 mmol/L
 
 
-def lab_flow(s: Staff, placer: str, *, potassium: str = "7.1") -> dict[str, str]:
+def lab_flow(
+    s: Staff, placer: str, *, potassium: str = "7.1", provider: str | None = None
+) -> dict[str, str]:
     """Register -> order -> collect -> receive -> enter (critical) -> verify, through the API;
-    the ids of everything made."""
+    the ids of everything made. ``provider``: the ordering clinician's user id (whose patient
+    this is); none by default (nobody's patient)."""
     ids: dict[str, str] = {}
     ids["patient_id"] = s.desk.ok("POST", "/patients", PATIENT)["patient_id"]
     order = {
@@ -160,6 +163,8 @@ def lab_flow(s: Staff, placer: str, *, potassium: str = "7.1") -> dict[str, str]
         "priority": "stat",
         "ordering_clinician_name": "Dr. A. Rao",
     }
+    if provider is not None:
+        order["ordering_provider_id"] = provider
     ids["order_id"] = s.desk.ok("POST", "/orders", order)["order_id"]
     s.desk.ok("POST", f"/orders/{ids['order_id']}/confirm")
     sample = s.phleb.ok("POST", f"/orders/{ids['order_id']}/samples", {"specimen_type": "serum"})

@@ -60,7 +60,7 @@ def api(api_settings: Settings, jwks_url: str) -> Iterator[tuple[httpx.Client, S
             "jwt_jwks_url": jwks_url,
             "jwt_issuer": ISSUER,
             "jwt_audience": AUDIENCE,
-            "rate_limit_token_per_minute": 4,
+            "rate_limit_token_per_minute": 6,  # the session test makes 5 token requests
             "rate_limit_api_per_minute": 40,
         }
     )
@@ -123,6 +123,11 @@ def test_a_session_refreshes_and_once_revoked_its_tokens_stop_working(
     assert (
         http.get("/api/v1/patients", params={"name": "Sharma"}, headers=access).status_code == 200
     )
+    # a session's own access token cannot open another session (a copied one would outlive
+    # the revocation of the session it was taken from)
+    nested = http.post("/api/v1/auth/sessions", headers=access)
+    assert nested.status_code == 403, nested.text
+    assert nested.headers["content-type"] == "application/problem+json"
     refreshed = http.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
     assert refreshed.status_code == 200
     # the used refresh token is spent: presenting it again ends the session (it was copied)

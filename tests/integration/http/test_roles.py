@@ -66,7 +66,7 @@ def test_each_role_does_its_part_of_a_lab_day(staff: Staff, flow: dict[str, str]
 def test_a_clinician_acknowledges_a_critical_call_as_themselves(
     staff: Staff, caller: CallerFactory
 ) -> None:
-    flow = lab_flow(staff, "HIS-ROLES-2", potassium="2.1")
+    flow = lab_flow(staff, "HIS-ROLES-2", potassium="2.1", provider=staff.clinician.user_id)
     ack = staff.clinician.request(
         "POST",
         f"/results/{flow['result_id']}/critical-acknowledgements",
@@ -75,6 +75,26 @@ def test_a_clinician_acknowledges_a_critical_call_as_themselves(
     assert ack.status_code == 200, ack.text
     episode = staff.tech.ok("GET", f"/results/{flow['result_id']}")["criticals"][-1]
     assert (episode["status"], episode["acknowledged_by"]) == ("acknowledged", "dr@lab-a")
+
+
+def test_a_clinician_cannot_acknowledge_a_critical_call_about_another_clinicians_patient(
+    staff: Staff, caller: CallerFactory, written: Callable[[], Snapshot]
+) -> None:
+    flow = lab_flow(staff, "HIS-ROLES-3", potassium="2.1", provider=staff.clinician.user_id)
+    other = caller("dr-other@lab-a", "clinician")
+    before = written()
+    answer = other.request(
+        "POST",
+        f"/results/{flow['result_id']}/critical-acknowledgements",
+        json={"called_by": "tech@lab-a", "read_back_confirmed": True},
+    )
+    # answered as a read of it would be: nothing about another clinician's patient, not even
+    # that the result exists
+    assert answer.status_code == 404, answer.text
+    assert other.request("GET", f"/results/{flow['result_id']}").status_code == 404
+    assert written() == before
+    episode = staff.tech.ok("GET", f"/results/{flow['result_id']}")["criticals"][-1]
+    assert episode["status"] == "open"
 
 
 def _refusals() -> list[tuple[CommandRoute, str]]:

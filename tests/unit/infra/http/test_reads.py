@@ -116,3 +116,28 @@ def test_a_clinician_reads_the_orders_they_placed_and_no_others() -> None:
     assert not may_read_order(reads, dr1, "o-none")
     assert not may_read_order(reads, Principal("dr-1", "lab-b", frozenset({"clinician"})), "o-mine")
     assert may_read_order(reads, Principal("t", "lab-a", frozenset({"technologist"})), "o-other")
+
+
+def test_an_order_view_masks_the_clinicians_contact() -> None:
+    from infra.http.reads.views import order_view
+
+    for contact, masked in (("+919876543210", "3210"), ("a.rao@wards.test.lis", "a***@")):
+        view = order_view({"id": "o1", "clinician_contact": contact, "samples": []})
+        assert "clinician_contact" not in view
+        assert contact not in json.dumps(view)
+        assert masked in view["ordering_clinician_contact_masked"]
+    assert (
+        order_view({"id": "o1", "clinician_contact": None})["ordering_clinician_contact_masked"]
+        is None
+    )
+
+
+def test_a_patient_view_leaves_the_aadhaar_token_and_digests_out() -> None:
+    from infra.http.reads.views import patient_view
+
+    view = patient_view(
+        {"id": "p1", "aadhaar_token": "tok", "aadhaar_index": "digest", "duplicate_key": "dk",
+         "aadhaar_last4": "1234", "mobile": "+919876543210"}
+    )  # fmt: skip
+    assert not {"aadhaar_token", "aadhaar_index", "duplicate_key", "mobile"} & set(view)
+    assert view["aadhaar_masked"].endswith("1234")
