@@ -59,8 +59,12 @@ def _endpoint(ctx: ApiContext, route: CommandRoute) -> Any:
         fields = _fields(body, model)
         check_no_nul(fields)
         identity = _identity(route, principal, body, fields, bound)
-        if route.clinicians_own_results and principal.roles.isdisjoint(STAFF):
-            await ctx.in_thread(_their_result, ctx.reads, principal, path["result_id"])
+        if principal.roles.isdisjoint(STAFF):
+            for name in route.server_time_for_clinicians:
+                if fields.get(name) is not None:
+                    raise Forbidden(f"{name} is the server's time of your acknowledgement")
+            if route.clinicians_own_results:
+                await ctx.in_thread(_their_result, ctx.reads, principal, path["result_id"])
         if key is not None:
             check_id_header("Idempotency-Key", key)
         command = route.command(

@@ -55,6 +55,9 @@ class CommandRoute:
     # a clinician may send it only about a result of an order they placed (else 404, as for a
     # read of it); lab staff act on any of the organization's
     clinicians_own_results: bool = False
+    # fields a clinician may not send (the server's clock records them): lab staff may, to
+    # record when the phone call they are writing down took place
+    server_time_for_clinicians: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -98,6 +101,7 @@ ROUTES: tuple[CommandRoute, ...] = (
         (*LAB, "clinician"),
         bind=_critical_call,
         clinicians_own_results=True,
+        server_time_for_clinicians=("acknowledged_at",),
     ),
     CommandRoute(result.EscalateCriticalValue, "POST", "/results/{result_id}/escalations", LAB),
     # withdrawing a value (mislabelled specimen found at the bench, a fault found afterwards)

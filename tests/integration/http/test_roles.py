@@ -92,6 +92,15 @@ def test_a_clinician_cannot_acknowledge_a_critical_call_about_another_clinicians
     # that the result exists
     assert answer.status_code == 404, answer.text
     assert other.request("GET", f"/results/{flow['result_id']}").status_code == 404
+    # their own patient's call: acknowledged now, never backdated
+    backdated = staff.clinician.request(
+        "POST",
+        f"/results/{flow['result_id']}/critical-acknowledgements",
+        json={"called_by": "tech@lab-a", "read_back_confirmed": True,
+              "acknowledged_at": "2026-01-01T00:00:00Z"},
+    )  # fmt: skip
+    assert backdated.status_code == 403, backdated.text
+    assert "acknowledged_at" in backdated.json()["detail"]
     assert written() == before
     episode = staff.tech.ok("GET", f"/results/{flow['result_id']}")["criticals"][-1]
     assert episode["status"] == "open"
